@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ksrv: a small core for in-kernel TCP services.
+ *
+ * It gives a service what every in-kernel server needs and gets wrong most
+ * often: checked parameters and a listening socket (config), a registry of
+ * live connections so that module exit can find and close every one of them
+ * (registry), thread-per-connection bookkeeping that lets exit wait for
+ * every thread (threads), and, for event-driven services, an executor (a
+ * module-owned workqueue that runs tasks) and a reactor (socket readiness
+ * turned into task wake-ups) (executor, reactor).
+ */
+#ifndef KSRV_H
+#define KSRV_H
+
+#include <linux/completion.h>
+#include <linux/kthread.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/net.h>
+#include <linux/poll.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+/* ---- config: parameters and the listening socket (ksrv_config.c) ---- */
+
+/**
+ * struct ksrv_config - where and how a service listens
+ * @name: the service's name, used as the prefix of its messages
+ * @port: TCP port, 1..65535
+ * @backlog: listen() backlog, 1..65535
+ */
+struct ksrv_config {
+	const char *name;
+	int port;
+	int backlog;
+};
+
+int ksrv_config_check(const struct ksrv_config *cfg);
+int ksrv_listen(const struct ksrv_config *cfg, struct socket **res);
+
+/* ---- registry: the set of live connections (ksrv_registry.c) ---- */
+
+/**
+ * struct ksrv_registry - the live connections of one service
+ * @lock: protects every other field
+ * @list: the connections' &list_head nodes
+ * @count: number of nodes on @list
+ * @closed: set by ksrv_registry_close(); no node is added after it
+ *
+ * Whoever takes a node off the registry owns the connection's teardown;
+ * this is what lets a connection close itself while module exit is closing
+ * all of them, without either side freeing it twice.
+ */
+struct ksrv_registry {
+	struct mutex lock; /* protects list, count, closed */
+	struct list_head list;
+	unsigned int count;
+	bool closed;
+};
+
+void ksrv_registry_init(struct ksrv_registry *reg);
+int ksrv_registry_add(struct ksrv_registry *reg, struct list_head *node);
+bool ksrv_registry_remove(struct ksrv_registry *reg, struct list_head *node);
+struct list_head *ksrv_registry_pop(struct ksrv_registry *reg);
+void ksrv_registry_close(struct ksrv_registry *reg);
+void ksrv_registry_for_each(struct ksrv_registry *reg,
+			    void (*fn)(struct list_head *node, void *arg),
+			    void *arg);
+void ksrv_registry_destroy(struct ksrv_registry *reg);
+
+/* ---- threads: one kernel thread per connection (ksrv_threads.c) ---- */
+
+/**
+ * struct ksrv_threads - the threads one spawner started
+ * @exited: completed once by every thread, from core kernel code
+ * @running: threads started and not yet seen exiting; spawner only
+ */
+struct ksrv_threads {
+	struct completion exited;
+	unsigned int running;
+};
+
+void ksrv_threads_init(struct ksrv_threads *threads);
+struct task_struct *ksrv_threads_spawn(struct ksrv_threads *threads,
+				       int (*fn)(void *data), void *data,
+				       const char *namefmt, unsigned int id);
+void ksrv_threads_wait(struct ksrv_threads *threads);
+
+/**
+ * ksrv_threads_exit() - end the calling group thread
+ * @threads: the group the thread was spawned into
+ *
+ * Does not return, and runs no module code after signalling the group.
+ * Inline so that objtool sees the call to the core kernel's noreturn
+ * function.
+ */
+static inline void __noreturn ksrv_threads_exit(struct ksrv_threads *threads)
+{
+	kthread_complete_and_exit(&threads->exited, 0);
+}
+
+/* ---- executor: tasks run on a module-owned workqueue (ksrv_executor.c) ---- */
+
+/**
+ * struct ksrv_executor - runs tasks
+ * @wq: the workqueue; owned, drained and destroyed by the executor
+ */
+struct ksrv_executor {
+	struct workqueue_struct *wq;
+};
+
+/**
+ * struct ksrv_task - a unit of work an executor runs, again and again
+ * @work: the work item; its function is the task's body
+ * @executor: where the task runs
+ */
+struct ksrv_task {
+	struct work_struct work;
+	struct ksrv_executor *executor;
+};
+
+int ksrv_executor_init(struct ksrv_executor *ex, const char *name,
+		       bool unbound);
+void ksrv_executor_destroy(struct ksrv_executor *ex);
+void ksrv_task_init(struct ksrv_task *task, struct ksrv_executor *ex,
+		    work_func_t fn);
+
+/**
+ * ksrv_task_wake() - make a task run (again)
+ * @task: the task
+ *
+ * Safe from any context, atomic included. A task that is running when it is
+ * woken runs once more after it returns, so a wake-up is never lost; a task
+ * woken many times before it gets to run runs only once.
+ */
+static inline void ksrv_task_wake(struct ksrv_task *task)
+{
+	queue_work(task->executor->wq, &task->work);
+}
+
+/**
+ * ksrv_task_cancel_sync() - cancel a task and wait for it
+ * @task: the task
+ *
+ * On return the task is neither queued nor running, until woken again.
+ */
+static inline void ksrv_task_cancel_sync(struct ksrv_task *task)
+{
+	cancel_work_sync(&task->work);
+}
+
+/* ---- reactor: socket readiness wakes a task (ksrv_reactor.c) ---- */
+
+/**
+ * struct ksrv_watch - a task's interest in one socket's readiness
+ * @wqe: entry on the socket's wait queue
+ * @sock: the socket watched
+ * @task: the task woken
+ * @interest: events that wake @task; EPOLLERR and EPOLLHUP always do
+ */
+struct ksrv_watch {
+	struct wait_queue_entry wqe;
+	struct socket *sock;
+	struct ksrv_task *task;
+	__poll_t interest;
+};
+
+void ksrv_watch_init(struct ksrv_watch *watch, struct socket *sock,
+		     struct ksrv_task *task, __poll_t interest);
+void ksrv_watch_arm(struct ksrv_watch *watch);
+void ksrv_watch_disarm(struct ksrv_watch *watch);
+void ksrv_watch_set_interest(struct ksrv_watch *watch, __poll_t interest);
+
+#endif /* KSRV_H */

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Thread-per-connection bookkeeping that lets module exit wait for every
+ * connection thread, including those that end on their own.
+ *
+ * A thread that frees its connection and then returns still executes module
+ * code on its way out; if module exit did not wait for it, the module text
+ * could be freed under it. Taking a module reference instead (the tutorial's
+ * step 6) makes the module impossible to unload while any client is
+ * connected. So each thread ends in kthread_complete_and_exit(), which
+ * signals the completion from core kernel code and never returns, and exit
+ * waits for one completion per thread ever started.
+ */
+#include <linux/kthread.h>
+#include <linux/module.h>
+
+#include "ksrv.h"
+
+/**
+ * ksrv_threads_init() - initialise an empty thread group
+ * @threads: the group
+ */
+void ksrv_threads_init(struct ksrv_threads *threads)
+{
+	init_completion(&threads->exited);
+	threads->running = 0;
+}
+EXPORT_SYMBOL_GPL(ksrv_threads_init);
+
+/* Account for threads that have exited; keeps the completion count small. */
+static void ksrv_threads_reap(struct ksrv_threads *threads)
+{
+	while (threads->running && try_wait_for_completion(&threads->exited))
+		threads->running--;
+}
+
+/**
+ * ksrv_threads_spawn() - create a thread that the group will wait for
+ * @threads: the group; only one thread may spawn into it
+ * @fn: the thread's body; it must end with ksrv_threads_exit()
+ * @data: passed to @fn
+ * @namefmt: printf format of the thread's name, taking @id
+ * @id: an unsigned int for @namefmt
+ *
+ * The thread is created stopped: the caller publishes whatever @fn needs,
+ * then starts it with wake_up_process(). It cannot exit before that, so the
+ * returned pointer is valid until then without a reference.
+ *
+ * Return: the new thread, or an ERR_PTR().
+ */
+struct task_struct *ksrv_threads_spawn(struct ksrv_threads *threads,
+				       int (*fn)(void *data), void *data,
+				       const char *namefmt, unsigned int id)
+{
+	struct task_struct *task;
+
+	ksrv_threads_reap(threads);
+	task = kthread_create(fn, data, namefmt, id);
+	if (!IS_ERR(task))
+		threads->running++;
+	return task;
+}
+EXPORT_SYMBOL_GPL(ksrv_threads_spawn);
+
+/**
+ * ksrv_threads_wait() - wait until every thread of the group has exited
+ * @threads: the group; nothing may spawn into it any more
+ *
+ * The caller must first make every thread end (shut its socket down).
+ */
+void ksrv_threads_wait(struct ksrv_threads *threads)
+{
+	for (; threads->running; threads->running--)
+		wait_for_completion(&threads->exited);
+}
+EXPORT_SYMBOL_GPL(ksrv_threads_wait);
