@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * echo_async: TCP echo without a thread per connection.
+ *
+ * Each connection is a two-state machine, reading then writing back what it
+ * read, that runs as a ksrv task on the module's executor and is woken by a
+ * ksrv watch on its socket. Accepting is a task too, woken by the listening
+ * socket: the module has no thread of its own.
+ *
+ * Lifetime: a connection is registered, then its watch armed, in that order
+ * (echo_async_conn_start()). Whoever takes it off the registry tears it
+ * down: the connection itself when the peer goes away
+ * (echo_async_conn_close()), or module exit (echo_async_conn_destroy()).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/net.h>
+#include <linux/slab.h>
+#include <linux/tcp.h>
+#include <linux/uio.h>
+
+#include "ksrv.h"
+
+/* Bytes one run of a connection echoes before it lets others run. */
+#define ECHO_ASYNC_RUN_BUDGET	(64 * 1024)
+/* Connections one run of the accept task takes before requeueing. */
+#define ECHO_ASYNC_ACCEPT_BUDGET 64
+
+static int port = 8081;
+module_param(port, int, 0444);
+MODULE_PARM_DESC(port, "TCP port to listen on, 1..65535 (default 8081)");
+
+static int backlog = 128;
+module_param(backlog, int, 0444);
+MODULE_PARM_DESC(backlog, "listen() backlog, 1..65535 (default 128)");
+
+static int bufsize = 4096;
+module_param(bufsize, int, 0444);
+MODULE_PARM_DESC(bufsize,
+		 "Bytes read at once per connection, 1..1048576 (default 4096)");
+
+static bool unbound;
+module_param(unbound, bool, 0444);
+MODULE_PARM_DESC(unbound,
+		 "Run connections on an unbound workqueue instead of per-CPU (default N)");
+
+enum echo_async_state {
+	ECHO_ASYNC_READING,
+	ECHO_ASYNC_WRITING,
+};
+
+/**
+ * struct echo_async_conn - one client connection
+ * @node: in srv.conns until its teardown is claimed
+ * @sock: the accepted socket
+ * @task: runs echo_async_conn_run()
+ * @watch: wakes @task when @sock is ready
+ * @state: reading from, or writing back to, the peer
+ * @buf: bufsize bytes, allocated only while data is in flight
+ * @len: bytes in @buf
+ * @off: bytes of @buf already written back
+ */
+struct echo_async_conn {
+	struct list_head node;
+	struct socket *sock;
+	struct ksrv_task task;
+	struct ksrv_watch watch;
+	enum echo_async_state state;
+	u8 *buf;
+	size_t len;
+	size_t off;
+};
+
+static struct {
+	struct socket *listen;
+	struct ksrv_executor executor;
+	struct ksrv_task accept_task;
+	struct ksrv_watch listen_watch;
+	struct ksrv_registry conns;
+} srv;
+
+/* Return: bytes read, 0 at end of stream, or a negative errno. */
+static int echo_async_conn_read(struct echo_async_conn *conn)
+{
+	struct msghdr msg = {};
+	struct kvec iov;
+	int ret;
+
+	if (!conn->buf) {
+		conn->buf = kmalloc(bufsize, GFP_KERNEL);
+		if (!conn->buf)
+			return -ENOMEM;
+	}
+	iov.iov_base = conn->buf;
+	iov.iov_len = bufsize;
+	ret = kernel_recvmsg(conn->sock, &msg, &iov, 1, bufsize,
+			     MSG_DONTWAIT);
+	if (ret == -EAGAIN) {
+		/* Idle: an idle connection holds no buffer. */
+		kfree(conn->buf);
+		conn->buf = NULL;
+	} else if (ret > 0) {
+		conn->len = ret;
+		conn->off = 0;
+		conn->state = ECHO_ASYNC_WRITING;
+		/* Not reading until this is echoed is the backpressure. */
+		ksrv_watch_set_interest(&conn->watch, EPOLLOUT);
+	}
+	return ret;
+}
+
+/* Return: bytes written, or a negative errno. */
+static int echo_async_conn_write(struct echo_async_conn *conn)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	struct kvec iov = {
+		.iov_base = conn->buf + conn->off,
+		.iov_len = conn->len - conn->off,
+	};
+	int ret;
+
+	ret = kernel_sendmsg(conn->sock, &msg, &iov, 1, iov.iov_len);
+	if (ret <= 0)
+		return ret ? ret : -EPIPE;
+	conn->off += ret;
+	if (conn->off == conn->len) {
+		conn->state = ECHO_ASYNC_READING;
+		ksrv_watch_set_interest(&conn->watch, EPOLLIN);
+	}
+	return ret;
+}
+
+static void echo_async_conn_free(struct echo_async_conn *conn)
+{
+	sock_release(conn->sock);
+	kfree(conn->buf);
+	kfree(conn);
+}
+
+/* The peer went away or failed: tear down, unless exit already claimed it. */
+static void echo_async_conn_close(struct echo_async_conn *conn)
+{
+	ksrv_watch_disarm(&conn->watch);
+	/* A wake-up that came before the disarm may have queued us again. */
+	cancel_work(&conn->task.work);
+	if (!ksrv_registry_remove(&srv.conns, &conn->node))
+		return;	/* exit owns it, and waits for this run to return */
+	echo_async_conn_free(conn);
+}
+
+/* Module exit's teardown of a connection it took off the registry. */
+static void echo_async_conn_destroy(struct echo_async_conn *conn)
+{
+	ksrv_watch_disarm(&conn->watch);
+	ksrv_task_cancel_sync(&conn->task);
+	echo_async_conn_free(conn);
+}
+
+static void echo_async_conn_run(struct work_struct *work)
+{
+	struct echo_async_conn *conn =
+		container_of(work, struct echo_async_conn, task.work);
+	int budget = ECHO_ASYNC_RUN_BUDGET;
+	int ret;
+
+	while (budget > 0) {
+		if (conn->state == ECHO_ASYNC_READING) {
+			ret = echo_async_conn_read(conn);
+			/* End of stream: all that was read is echoed. */
+			if (ret == 0)
+				goto close;
+		} else {
+			ret = echo_async_conn_write(conn);
+			budget -= ret;
+		}
+		if (ret == -EAGAIN)
+			return;	/* the watch wakes us when ready */
+		if (ret < 0)
+			goto close;
+	}
+	/* Budget spent: requeue behind the other connections. */
+	ksrv_task_wake(&conn->task);
+	return;
+
+close:
+	echo_async_conn_close(conn);
+}
+
+static void echo_async_conn_start(struct socket *sock)
+{
+	struct echo_async_conn *conn;
+
+	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	if (!conn) {
+		sock_release(sock);
+		return;
+	}
+	conn->sock = sock;
+	conn->state = ECHO_ASYNC_READING;
+	ksrv_task_init(&conn->task, &srv.executor, echo_async_conn_run);
+	ksrv_watch_init(&conn->watch, sock, &conn->task, EPOLLIN);
+	tcp_sock_set_nodelay(sock->sk);
+
+	/* Registered before armed: once armed, it may close itself. */
+	if (ksrv_registry_add(&srv.conns, &conn->node)) {
+		echo_async_conn_free(conn);
+		return;
+	}
+	ksrv_watch_arm(&conn->watch);
+}
+
+static void echo_async_accept_run(struct work_struct *work)
+{
+	int budget = ECHO_ASYNC_ACCEPT_BUDGET;
+
+	while (budget--) {
+		struct socket *sock;
+		int ret;
+
+		ret = kernel_accept(srv.listen, &sock, O_NONBLOCK);
+		if (ret == -ECONNABORTED)
+			continue;
+		if (ret) {
+			/* -EAGAIN: drained; the watch wakes us for more. */
+			if (ret != -EAGAIN)
+				pr_warn_ratelimited("accept failed: %d\n", ret);
+			return;
+		}
+		echo_async_conn_start(sock);
+	}
+	ksrv_task_wake(&srv.accept_task);
+}
+
+static int __init echo_async_init(void)
+{
+	struct ksrv_config cfg = {
+		.name = KBUILD_MODNAME,
+		.port = port,
+		.backlog = backlog,
+	};
+	int ret;
+
+	ret = ksrv_config_check(&cfg);
+	if (ret)
+		return ret;
+	if (bufsize < 1 || bufsize > 1048576) {
+		pr_err("invalid bufsize=%d, must be 1..1048576\n", bufsize);
+		return -EINVAL;
+	}
+
+	ksrv_registry_init(&srv.conns);
+	ret = ksrv_executor_init(&srv.executor, KBUILD_MODNAME,
+				 unbound);
+	if (ret) {
+		pr_err("cannot create workqueue: %d\n", ret);
+		goto err_registry;
+	}
+
+	ret = ksrv_listen(&cfg, &srv.listen);
+	if (ret)
+		goto err_executor;
+
+	ksrv_task_init(&srv.accept_task, &srv.executor,
+		       echo_async_accept_run);
+	ksrv_watch_init(&srv.listen_watch, srv.listen,
+			&srv.accept_task, EPOLLIN);
+	ksrv_watch_arm(&srv.listen_watch);
+
+	pr_info("listening on port %d\n", port);
+	return 0;
+
+err_executor:
+	ksrv_executor_destroy(&srv.executor);
+err_registry:
+	ksrv_registry_destroy(&srv.conns);
+	return ret;
+}
+
+static void __exit echo_async_exit(void)
+{
+	struct list_head *node;
+
+	/* Stop accepting first: nothing registers a connection after this. */
+	ksrv_watch_disarm(&srv.listen_watch);
+	ksrv_task_cancel_sync(&srv.accept_task);
+	sock_release(srv.listen);
+
+	ksrv_registry_close(&srv.conns);
+	while ((node = ksrv_registry_pop(&srv.conns)))
+		echo_async_conn_destroy(list_entry(node, struct echo_async_conn,
+						   node));
+
+	/* Waits for connections that were closing themselves meanwhile. */
+	ksrv_executor_destroy(&srv.executor);
+	ksrv_registry_destroy(&srv.conns);
+	pr_info("unloaded\n");
+}
+
+module_init(echo_async_init);
+module_exit(echo_async_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("kecho developers");
+MODULE_DESCRIPTION("In-kernel TCP echo server on a workqueue executor and socket reactor");
