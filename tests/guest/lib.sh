@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the guest test suite (sourced by suite.sh; busybox sh).
+
+MODDIR=/lib/kecho
+# What the kernel prints when it catches a bug in itself or in a module.
+KERNEL_BUGS='BUG:|WARNING:|Oops|KASAN|UBSAN|kernel BUG|general protection|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|blocked for more than|list_add corruption|list_del corruption|soft lockup|hard LOCKUP|refcount_t:|workqueue lockup|Call Trace'
+
+npass=0
+nfail=0
+
+fail() {
+	echo "FAIL: $*"
+	return 1
+}
+
+# load MODULE [PARAM=VALUE...]: must succeed.
+load() {
+	local m=$1
+	shift
+	modload "$MODDIR/$m.ko" "$@" || fail "loading $m $*"
+}
+
+unload() {
+	modload -r "$1" || fail "unloading $1"
+}
+
+loaded() {
+	grep -q "^$1 " /proc/modules
+}
+
+# expect_load_error ERRNO MODULE [PARAM=VALUE...]: loading must fail so.
+expect_load_error() {
+	local want=$1 m=$2 rc=0
+	shift 2
+	modload "$MODDIR/$m.ko" "$@" || rc=$?
+	[ "$rc" = "$want" ] || fail "loading $m $* gave errno $rc, want $want"
+	! loaded "$m" || fail "$m is loaded after a failed load"
+}
+
+# Kernel threads whose name starts with $1 (the module leaves none behind).
+threads_named() {
+	ps -o comm | grep -c "^$1" || true
+}
+
+# wait_for_file FILE SECONDS
+wait_for_file() {
+	local i=0
+	while [ ! -e "$1" ]; do
+		i=$((i + 1))
+		[ "$i" -le $(($2 * 10)) ] || fail "timeout waiting for $1" ||
+			return 1
+		usleep 100000
+	done
+}
+
+# wait_for_line FILE REGEX SECONDS
+wait_for_line() {
+	local i=0
+	while ! grep -qE "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -le $(($3 * 10)) ] ||
+			fail "timeout waiting for '$2' in $1" || return 1
+		usleep 100000
+	done
+}
+
+# dmesg_has REGEX: the kernel log of this test has a matching line.
+dmesg_has() {
+	dmesg | grep -qE "$1" || fail "dmesg lacks '$1'"
+}
+
+mem_available_kb() {
+	sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo
+}
+
+cleanup() {
+	killall -q -KILL kecho-client 2>/dev/null
+	for m in echo_sync echo_async; do
+		loaded "$m" && modload -r "$m" >/dev/null
+	done
+	rm -f /tmp/ready* /tmp/go* /tmp/out*
+}
+
+# A test still running after this many seconds is declared hung: the
+# blocked tasks are dumped and the suite stops, since the kernel is suspect.
+TEST_TIMEOUT=${TEST_TIMEOUT:-600}
+
+# wait_test PID: wait for a test; 1 if it hung.
+wait_test() {
+	local i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -gt $((TEST_TIMEOUT * 5)) ]; then
+			echo "FAIL: hung for ${TEST_TIMEOUT}s; processes and blocked tasks:"
+			ps
+			echo w >/proc/sysrq-trigger
+			dmesg | tail -n 150
+			return 1
+		fi
+		usleep 200000
+	done
+	wait "$1"
+}
+
+# run_test NAME FUNCTION [ARGS...]: run it, then fail it too if the kernel
+# reported a bug while it ran.
+run_test() {
+	name=$1
+	shift
+	echo "$name" | grep -qE "$filter" || return 0
+	dmesg -c >/dev/null
+	start=$(cut -d. -f1 /proc/uptime)
+	(set -e; "$@") >/tmp/test.log 2>&1 &
+	rc=0
+	wait_test $! >>/tmp/test.log 2>&1 || rc=$?
+	hung=0
+	grep -q "^FAIL: hung" /tmp/test.log && hung=1
+	[ $hung = 1 ] || cleanup >>/tmp/test.log 2>&1
+	if dmesg | grep -E "$KERNEL_BUGS" >/tmp/bugs.log; then
+		echo "FAIL: the kernel reported a bug:" >>/tmp/test.log
+		rc=1
+	fi
+	secs=$(($(cut -d. -f1 /proc/uptime) - start))
+	if [ "$rc" = 0 ]; then
+		npass=$((npass + 1))
+		echo "ok   $name (${secs}s)"
+		sed -n 's/^info: /    | /p' /tmp/test.log
+	else
+		nfail=$((nfail + 1))
+		echo "FAIL $name (${secs}s)"
+		sed 's/^/    | /' /tmp/test.log
+		if [ -s /tmp/bugs.log ]; then
+			echo "    | --- kernel log:"
+			dmesg | tail -n 80 | sed 's/^/    | /'
+		fi
+	fi
+	if [ $hung = 1 ]; then
+		echo "$npass passed, $nfail failed"
+		reboot -f
+	fi
+}

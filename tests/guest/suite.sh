@@ -1,0 +1,201 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The test suite, run inside the guest by /init. Each test runs with
+# "set -e" in a subshell: the first failing command fails the test.
+# Usage: suite.sh [REGEX]   (run only tests whose name matches)
+filter=${1:-.}
+. /tests/lib.sh
+
+SEED=$(date +%s)
+
+# ---- tests for both servers; $1 is the module, $2 its port ----
+
+t_echo_small() {
+	load "$1"
+	kecho-client -p "$2" echo -c 1 -s 1 -S 1
+	kecho-client -p "$2" echo -c 4 -s 1 -S 100 -r 50 -x "$SEED"
+	unload "$1"
+}
+
+t_echo_random() {
+	load "$1"
+	kecho-client -p "$2" -t 300 echo -c 24 -s 1 -S 1048576 -r 2 -x "$SEED"
+	unload "$1"
+}
+
+t_half_close() {
+	load "$1"
+	kecho-client -p "$2" -t 120 echo -c 16 -s 1 -S 262144 -H -x "$SEED"
+	unload "$1"
+}
+
+t_concurrent_500() {
+	load "$1" backlog=1024
+	kecho-client -p "$2" -t 300 echo -c 500 -s 1 -S 8192 -r 2 -x "$SEED"
+	unload "$1"
+}
+
+# hold_start NAME PORT ARGS...: a background client holding connections.
+hold_start() {
+	local out=/tmp/out.$1 port=$2
+	shift 2
+	kecho-client -p "$port" -t 600 hold -w "$out.ready" "$@" -x "$SEED" \
+		>"$out" 2>&1 &
+	echo $! >"$out.pid"
+}
+
+# hold_wait NAME CONNS: the client must end, every connection closed by
+# the server, no byte corrupted.
+hold_wait() {
+	local out=/tmp/out.$1
+	wait "$(cat "$out.pid")" || fail "holding client failed: $(cat "$out")"
+	grep -q "closed_by_peer=$2 " "$out" ||
+		fail "not all $2 connections closed by the server: $(cat "$out")"
+}
+
+t_unload_busy() {
+	load "$1" backlog=1024
+	hold_start busy "$2" -c 200 -b
+	wait_for_file /tmp/out.busy.ready 300
+	sleep 1
+	unload "$1"
+	hold_wait busy 200
+	[ "$(threads_named "$1")" = 0 ] || fail "threads of $1 left: $(ps)"
+	# Its connections linger in TIME_WAIT; they must not block a reload.
+	load "$1"
+	kecho-client -p "$2" echo -c 4 -s 1 -S 65536 -x "$SEED"
+	unload "$1"
+}
+
+t_reload_cycles() {
+	local cycle=0
+	while [ $cycle -lt 20 ]; do
+		load "$1"
+		hold_start cycle "$2" -c 10 -b
+		wait_for_file /tmp/out.cycle.ready 60
+		unload "$1"
+		hold_wait cycle 10
+		rm -f /tmp/out.cycle*
+		cycle=$((cycle + 1))
+	done
+	load "$1"
+	kecho-client -p "$2" echo -c 4 -s 1 -S 4096 -x "$SEED"
+	unload "$1"
+}
+
+t_port_in_use() {
+	other=echo_async
+	[ "$1" = echo_async ] && other=echo_sync
+	load "$other" port="$2"
+	expect_load_error 98 "$1" port="$2"
+	dmesg_has "^.*$1: port $2 is already in use"
+	[ "$(threads_named "$1")" = 0 ] || fail "threads of $1 left: $(ps)"
+	unload "$other"
+	load "$1" port="$2"
+	kecho-client -p "$2" echo -c 2 -s 1 -S 1000 -x "$SEED"
+	unload "$1"
+}
+
+t_bad_params() {
+	params="port=0 port=65536 port=-1 backlog=0 backlog=70000"
+	[ "$1" = echo_async ] && params="$params bufsize=0 bufsize=1048577"
+	for p in $params; do
+		dmesg -c >/dev/null
+		expect_load_error 22 "$1" "$p"
+		dmesg_has "$1: invalid ${p%%=*}=${p#*=}, must be "
+		[ "$(dmesg | grep -c "$1:")" = 1 ] ||
+			fail "want one error line for $p: $(dmesg)"
+	done
+	expect_load_error 22 "$1" port=abc
+	[ "$(threads_named "$1")" = 0 ] || fail "threads of $1 left: $(ps)"
+}
+
+# ---- echo_async only ----
+
+t_async_no_threads() {
+	load echo_async
+	[ "$(threads_named echo_async)" = 0 ] || fail "echo_async has threads"
+	kecho-client -p 8081 echo -c 8 -s 1 -S 4096 -x "$SEED"
+	unload echo_async
+}
+
+t_async_5000_conns() {
+	load echo_async backlog=4096
+	hold_start many 8081 -c 5000
+	wait_for_file /tmp/out.many.ready 500
+	kill -USR1 "$(cat /tmp/out.many.pid)"
+	wait_for_line /tmp/out.many "probe ok=" 120
+	grep -q "probe ok=[0-9]* fail=0" /tmp/out.many ||
+		fail "probe failed: $(cat /tmp/out.many)"
+	unload echo_async
+	hold_wait many 5000
+}
+
+t_async_slow_reader() {
+	load echo_async
+	before=$(mem_available_kb)
+	kecho-client -p 8081 -t 300 slowread -T 5 -R /tmp/go >/tmp/out.slow &
+	slow=$!
+	# Other clients are served while the slow reader is stuck.
+	kecho-client -p 8081 -t 60 echo -c 8 -s 1 -S 65536 -r 4 -x "$SEED"
+	wait_for_line /tmp/out.slow stalled 120
+	after=$(mem_available_kb)
+	used=$(((before - after) / 1024))
+	echo "info: slow reader $(grep stalled /tmp/out.slow), guest memory +${used} MiB"
+	[ "$used" -lt 64 ] || fail "memory grew by ${used} MiB"
+	sent=$(sed -n 's/.*stalled sent=\([0-9]*\).*/\1/p' /tmp/out.slow)
+	[ "$sent" -lt $((64 << 20)) ] ||
+		fail "server took $sent bytes from a client that never reads"
+	touch /tmp/go
+	wait $slow || fail "slow reader failed: $(cat /tmp/out.slow)"
+	grep -q "echoed=$sent ok" /tmp/out.slow || fail "$(cat /tmp/out.slow)"
+	unload echo_async
+}
+
+t_async_resets() {
+	load echo_async backlog=1024
+	kecho-client -p 8081 -t 300 reset -c 1000 -x "$SEED"
+	kecho-client -p 8081 echo -c 8 -s 1 -S 65536 -x "$SEED"
+	unload echo_async
+}
+
+t_async_unload_mixed() {
+	load echo_async backlog=4096
+	hold_start idle 8081 -c 2000
+	hold_start stream 8081 -c 200 -b
+	wait_for_file /tmp/out.idle.ready 300
+	wait_for_file /tmp/out.stream.ready 300
+	sleep 1
+	unload echo_async
+	hold_wait idle 2000
+	hold_wait stream 200
+	load echo_async
+	kecho-client -p 8081 echo -c 4 -s 1 -S 65536 -x "$SEED"
+	unload echo_async
+}
+
+t_both_loaded() {
+	load echo_sync
+	load echo_async
+	kecho-client -p 8080 -t 120 echo -c 16 -s 1 -S 65536 -x "$SEED" &
+	a=$!
+	kecho-client -p 8081 -t 120 echo -c 16 -s 1 -S 65536 -x "$SEED"
+	wait $a
+	unload echo_sync
+	unload echo_async
+}
+
+echo "kecho suite on $(uname -r), $(nproc) CPUs, seed $SEED"
+for srv in "echo_sync 8080" "echo_async 8081"; do
+	set -- $srv
+	for t in echo_small echo_random half_close concurrent_500 \
+		 unload_busy reload_cycles port_in_use bad_params; do
+		run_test "$1.$t" "t_$t" "$1" "$2"
+	done
+done
+for t in no_threads 5000_conns slow_reader resets unload_mixed; do
+	run_test "echo_async.$t" "t_async_$t"
+done
+run_test both_loaded t_both_loaded
+
+echo "$npass passed, $nfail failed"

@@ -1,0 +1,154 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the modules and tools, boot a Debian kernel under QEMU (TCG), and
+# either run the test suite in the guest (vm.sh test), run it on the debug
+# kernel built by debug-kernel.sh (vm.sh test-debug), or give the user a
+# guest with both servers loaded and ports forwarded (vm.sh run).
+#
+# Nothing is ever loaded into the host's kernel. What is downloaded or
+# unpacked is cached under $KECHO_CACHE (default ~/.cache/kecho), keyed by
+# kernel version, so a new Debian kernel is picked up by itself.
+#
+# Environment: KVER (a kernel version, e.g. 6.1.0-56-amd64; default: the
+# one linux-headers-amd64 points at), KECHO_CACHE, VM_TIMEOUT (seconds,
+# default 2400), VM_SMP (default 2), VM_MEM (default 2G), SUITE_FILTER
+# (run only tests whose name matches this extended regex), TEST_TIMEOUT
+# (seconds one test may take in the guest before it counts as hung).
+set -euo pipefail
+
+mode=${1:-test}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cache=${KECHO_CACHE:-$HOME/.cache/kecho}
+build=$top/build
+timeout_s=${VM_TIMEOUT:-2400}
+
+log() { printf '[vm] %s\n' "$*" >&2; }
+
+need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The kernel whose headers linux-headers-amd64 depends on.
+default_kver() {
+	dpkg-query -W -f='${Depends}' linux-headers-amd64 |
+		sed -n 's/.*linux-headers-\([^ ,]*-amd64\).*/\1/p'
+}
+
+fetch_kernel() {
+	local dir=$cache/$kver
+	if [ ! -f "$dir/vmlinuz" ]; then
+		log "fetching linux-image-$kver"
+		rm -rf "$dir" && mkdir -p "$dir/deb"
+		(cd "$dir/deb" && apt-get download -qq \
+			"linux-image-$kver-unsigned" 2>/dev/null)
+		dpkg -x "$dir"/deb/*.deb "$dir/root"
+		cp "$dir/root/boot/vmlinuz-$kver" "$dir/vmlinuz.tmp"
+		mv "$dir/vmlinuz.tmp" "$dir/vmlinuz"
+		rm -rf "$dir/deb"
+	fi
+	vmlinuz=$dir/vmlinuz
+	kmods=$dir/root/lib/modules/$kver/kernel
+}
+
+build_all() {
+	log "building modules against $kver"
+	# Without the kernel's vmlinux, kbuild notes it skips BTF: expected.
+	# Objects of another kernel must not be reused.
+	make -s -C "$kdir" M="$top/src" clean >/dev/null 2>&1 || true
+	make -s -C "$top" modules KDIR="$kdir" 2>&1 |
+		{ grep -v "^Skipping BTF" || true; } >&2
+	log "building tools"
+	make -s -C "$top/tools" O="$build/tools" >&2
+}
+
+# A busybox initramfs: our modules, tools, the suite, and for run mode the
+# virtio NIC's modules in the order they depend on each other.
+make_initramfs() {
+	local root=$build/initramfs m
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/kecho,lib/net,tests}
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$top"/src/*.ko "$root/lib/kecho/"
+	cp "$build"/tools/kecho-client "$build"/tools/modload "$root/bin/"
+	cp "$top"/tests/guest/init "$root/init"
+	cp "$top"/tests/guest/*.sh "$root/tests/"
+	if [ "$mode" = run ]; then
+		for m in virtio/virtio_ring virtio/virtio \
+			 virtio/virtio_pci_modern_dev virtio/virtio_pci_legacy_dev \
+			 virtio/virtio_pci ../net/core/failover \
+			 net/net_failover net/virtio_net; do
+			cp "$kmods/drivers/$m.ko" "$root/lib/net/"
+		done
+	fi
+	chmod +x "$root/init"
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) \
+		>"$build/initramfs.gz"
+}
+
+boot() {
+	local append="console=ttyS0 panic=-1 kecho_mode=$mode"
+	local qemu=(qemu-system-x86_64 -accel tcg -cpu max
+		    -smp "${VM_SMP:-2}" -m "${VM_MEM:-2G}"
+		    -kernel "$vmlinuz" -initrd "$build/initramfs.gz"
+		    -no-reboot)
+	if [ "$mode" = run ]; then
+		qemu+=(-nographic -append "$append"
+		       -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:8080-:8080,hostfwd=tcp:127.0.0.1:8081-:8081"
+		       -device virtio-net-pci,netdev=n0)
+		log "booting; when the guest says it is ready:"
+		log "  nc 127.0.0.1 8080   (echo_sync)   nc 127.0.0.1 8081   (echo_async)"
+		log "  from another terminal, or use the guest's shell here."
+		log "leave with 'exit' in the guest shell, or Ctrl-A then X."
+		exec "${qemu[@]}"
+	fi
+	append="$append quiet loglevel=3 suite_filter=${SUITE_FILTER:-.}"
+	append="$append test_timeout=${TEST_TIMEOUT:-600}"
+	local serial=$build/serial.log
+	log "booting $kver under TCG (timeout ${timeout_s}s), serial log: $serial"
+	set +e
+	timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" \
+		-display none -serial stdio -monitor none -net none \
+		-append "$append" </dev/null | tee "$serial"
+	local rc=${PIPESTATUS[0]}
+	set -e
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "vm: guest timed out after ${timeout_s}s; serial log kept in $serial"
+		echo "0 passed, 1 failed"
+		return 1
+	fi
+	# The guest's last word is its summary; no summary means it died.
+	if ! grep -qE '^[0-9]+ passed, [0-9]+ failed' "$serial"; then
+		echo "vm: guest ended without a summary (rc $rc); see $serial"
+		echo "0 passed, 1 failed"
+		return 1
+	fi
+	grep -qE '^[0-9]+ passed, 0 failed' "$serial"
+}
+
+need_pkgs qemu-system-x86 busybox-static cpio gzip make gcc libc6-dev \
+	linux-headers-amd64
+mkdir -p "$cache" "$build"
+if [ "$mode" = test-debug ]; then
+	kdir=$("$top/tests/qemu/debug-kernel.sh")
+	kver=$(cat "$kdir/include/config/kernel.release")
+	vmlinuz=$kdir/arch/x86/boot/bzImage
+else
+	kver=${KVER:-$(default_kver)}
+	[ -n "$kver" ] || { log "cannot tell the kernel version"; exit 1; }
+	[ -d "/usr/src/linux-headers-$kver" ] || need_pkgs "linux-headers-$kver"
+	kdir=/usr/src/linux-headers-$kver
+	fetch_kernel
+fi
+build_all
+make_initramfs
+boot
