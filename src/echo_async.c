@@ -26,6 +26,8 @@
 #define ECHO_ASYNC_RUN_BUDGET	(64 * 1024)
 /* Connections one run of the accept task takes before requeueing. */
 #define ECHO_ASYNC_ACCEPT_BUDGET 64
+/* How long to wait before accepting again after a transient error. */
+#define ECHO_ASYNC_ACCEPT_RETRY	(HZ / 10)
 
 static int port = 8081;
 module_param(port, int, 0444);
@@ -143,7 +145,7 @@ static void echo_async_conn_close(struct echo_async_conn *conn)
 {
 	ksrv_watch_disarm(&conn->watch);
 	/* A wake-up that came before the disarm may have queued us again. */
-	cancel_work(&conn->task.work);
+	ksrv_task_cancel(&conn->task);
 	if (!ksrv_registry_remove(&srv.conns, &conn->node))
 		return;	/* exit owns it, and waits for this run to return */
 	echo_async_conn_free(conn);
@@ -160,7 +162,7 @@ static void echo_async_conn_destroy(struct echo_async_conn *conn)
 static void echo_async_conn_run(struct work_struct *work)
 {
 	struct echo_async_conn *conn =
-		container_of(work, struct echo_async_conn, task.work);
+		container_of(ksrv_task_of(work), struct echo_async_conn, task);
 	int budget = ECHO_ASYNC_RUN_BUDGET;
 	int ret;
 
@@ -221,10 +223,16 @@ static void echo_async_accept_run(struct work_struct *work)
 		ret = kernel_accept(srv.listen, &sock, O_NONBLOCK);
 		if (ret == -ECONNABORTED)
 			continue;
+		if (ret == -EAGAIN)
+			return;	/* drained; the watch wakes us for more */
 		if (ret) {
-			/* -EAGAIN: drained; the watch wakes us for more. */
-			if (ret != -EAGAIN)
-				pr_warn_ratelimited("accept failed: %d\n", ret);
+			/*
+			 * Out of memory or file limits: the backlog would sit
+			 * until the next handshake wakes us, so retry soon.
+			 */
+			pr_warn_ratelimited("accept failed: %d\n", ret);
+			ksrv_task_wake_after(&srv.accept_task,
+					     ECHO_ASYNC_ACCEPT_RETRY);
 			return;
 		}
 		echo_async_conn_start(sock);

@@ -139,8 +139,10 @@ static int echo_sync_listener_thread(void *data)
 		if (ret) {
 			if (kthread_should_stop())
 				break;
+			/* -EINVAL: exit shut the listening socket down. */
 			if (ret != -EAGAIN && ret != -ECONNABORTED &&
-			    ret != -EINTR && ret != -ERESTARTSYS)
+			    ret != -EINTR && ret != -ERESTARTSYS &&
+			    ret != -EINVAL)
 				pr_warn_ratelimited("accept failed: %d\n", ret);
 			/* Do not spin on an error that persists. */
 			schedule_timeout_interruptible(HZ / 10);

@@ -112,11 +112,13 @@ struct ksrv_executor {
 
 /**
  * struct ksrv_task - a unit of work an executor runs, again and again
- * @work: the work item; its function is the task's body
+ * @dwork: the work item; its function is the task's body. Delayed, so that
+ *	a task can also be woken after a while (a retry after a transient
+ *	error) and one cancel covers both ways of waking it.
  * @executor: where the task runs
  */
 struct ksrv_task {
-	struct work_struct work;
+	struct delayed_work dwork;
 	struct ksrv_executor *executor;
 };
 
@@ -127,27 +129,60 @@ void ksrv_task_init(struct ksrv_task *task, struct ksrv_executor *ex,
 		    work_func_t fn);
 
 /**
+ * ksrv_task_of() - the task whose body is running
+ * @work: the argument of the task's body
+ *
+ * Return: the task.
+ */
+static inline struct ksrv_task *ksrv_task_of(struct work_struct *work)
+{
+	return container_of(to_delayed_work(work), struct ksrv_task, dwork);
+}
+
+/**
  * ksrv_task_wake() - make a task run (again)
  * @task: the task
  *
  * Safe from any context, atomic included. A task that is running when it is
  * woken runs once more after it returns, so a wake-up is never lost; a task
- * woken many times before it gets to run runs only once.
+ * woken many times before it gets to run runs only once. A task waiting
+ * for a ksrv_task_wake_after() runs when that delay ends.
  */
 static inline void ksrv_task_wake(struct ksrv_task *task)
 {
-	queue_work(task->executor->wq, &task->work);
+	queue_delayed_work(task->executor->wq, &task->dwork, 0);
+}
+
+/**
+ * ksrv_task_wake_after() - make a task run after @delay jiffies
+ * @task: the task
+ * @delay: jiffies to wait; a task already queued runs as queued
+ */
+static inline void ksrv_task_wake_after(struct ksrv_task *task,
+					unsigned long delay)
+{
+	queue_delayed_work(task->executor->wq, &task->dwork, delay);
+}
+
+/**
+ * ksrv_task_cancel() - unqueue a task without waiting for it
+ * @task: the task; may be the caller's own task
+ */
+static inline void ksrv_task_cancel(struct ksrv_task *task)
+{
+	cancel_delayed_work(&task->dwork);
 }
 
 /**
  * ksrv_task_cancel_sync() - cancel a task and wait for it
  * @task: the task
  *
- * On return the task is neither queued nor running, until woken again.
+ * On return the task is neither queued nor running, until woken again,
+ * even if it was waking itself.
  */
 static inline void ksrv_task_cancel_sync(struct ksrv_task *task)
 {
-	cancel_work_sync(&task->work);
+	cancel_delayed_work_sync(&task->dwork);
 }
 
 /* ---- reactor: socket readiness wakes a task (ksrv_reactor.c) ---- */

@@ -55,12 +55,12 @@ EXPORT_SYMBOL_GPL(ksrv_executor_destroy);
  * ksrv_task_init() - initialise a task that runs @fn on @ex
  * @task: the task
  * @ex: the executor it runs on
- * @fn: its body; container_of() on the &work_struct finds the task
+ * @fn: its body; ksrv_task_of() on its argument finds the task
  */
 void ksrv_task_init(struct ksrv_task *task, struct ksrv_executor *ex,
 		    work_func_t fn)
 {
-	INIT_WORK(&task->work, fn);
+	INIT_DELAYED_WORK(&task->dwork, fn);
 	task->executor = ex;
 }
 EXPORT_SYMBOL_GPL(ksrv_task_init);

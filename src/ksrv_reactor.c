@@ -56,13 +56,21 @@ EXPORT_SYMBOL_GPL(ksrv_watch_init);
  * @watch: an initialised, disarmed watch
  *
  * Everything the task touches must be initialised and registered before
- * this call: the task may run before it returns. The task is woken once
- * here, for readiness that came before the watch was armed.
+ * this call: the task may run, and even free the watch, before it returns.
+ * The task is woken once here, for readiness that came before the watch
+ * was armed, under the queue's lock: a task that closes itself must take
+ * that lock to disarm, so it cannot free the watch while this still uses
+ * it.
  */
 void ksrv_watch_arm(struct ksrv_watch *watch)
 {
-	add_wait_queue(sk_sleep(watch->sock->sk), &watch->wqe);
+	wait_queue_head_t *head = sk_sleep(watch->sock->sk);
+	unsigned long flags;
+
+	spin_lock_irqsave(&head->lock, flags);
+	__add_wait_queue(head, &watch->wqe);
 	ksrv_task_wake(watch->task);
+	spin_unlock_irqrestore(&head->lock, flags);
 }
 EXPORT_SYMBOL_GPL(ksrv_watch_arm);
 
