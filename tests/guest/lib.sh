@@ -3,7 +3,14 @@
 
 MODDIR=/lib/kecho
 # What the kernel prints when it catches a bug in itself or in a module.
-KERNEL_BUGS='BUG:|WARNING:|Oops|KASAN|UBSAN|kernel BUG|general protection|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|blocked for more than|list_add corruption|list_del corruption|soft lockup|hard LOCKUP|refcount_t:|workqueue lockup|Call Trace'
+# KERNEL_BUG_REPORTS leaves out bare stack dumps, which fault injection
+# causes on purpose (an allocation failure warning); KERNEL_BUGS has them.
+KERNEL_BUG_REPORTS='BUG:|WARNING:|Oops|KASAN|UBSAN|kernel BUG|general protection|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|blocked for more than|list_add corruption|list_del corruption|soft lockup|hard LOCKUP|refcount_t:|workqueue lockup|detected stalls|ODEBUG:'
+KERNEL_BUGS="$KERNEL_BUG_REPORTS|Call Trace"
+
+# The debug kernel (tests/qemu/kernel/) has kmemleak and fault injection.
+DEBUG_KERNEL=0
+[ -e /sys/kernel/debug/kmemleak ] && DEBUG_KERNEL=1
 
 npass=0
 nfail=0
@@ -40,6 +47,18 @@ expect_load_error() {
 # Kernel threads whose name starts with $1 (the module leaves none behind).
 threads_named() {
 	ps -o comm | grep -c "^$1" || true
+}
+
+# wait_until_no_threads PREFIX SECONDS
+wait_until_no_threads() {
+	local i=0
+	while [ "$(threads_named "$1")" != 0 ]; do
+		i=$((i + 1))
+		[ "$i" -le $(($2 * 10)) ] ||
+			fail "threads $1* still running: $(ps -o comm | grep "^$1")" ||
+			return 1
+		usleep 100000
+	done
 }
 
 # wait_for_file FILE SECONDS

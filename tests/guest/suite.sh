@@ -110,12 +110,127 @@ t_bad_params() {
 	[ "$(threads_named "$1")" = 0 ] || fail "threads of $1 left: $(ps)"
 }
 
+# 100 cycles, each loading, streaming on 10 connections, unloading.
+t_stress_cycles() {
+	local cycle=0
+	while [ $cycle -lt 100 ]; do
+		load "$1"
+		hold_start cycle "$2" -c 10 -b
+		wait_for_file /tmp/out.cycle.ready 120
+		unload "$1"
+		hold_wait cycle 10
+		rm -f /tmp/out.cycle*
+		cycle=$((cycle + 1))
+	done
+}
+
+# 20,000 connections through the server, 500 at a time.
+t_churn_20000() {
+	local batch=0
+	load "$1" backlog=1024
+	while [ $batch -lt 40 ]; do
+		kecho-client -p "$2" -t 300 echo -c 500 -s 1 -S 256 \
+			-x "$((SEED + batch))" >/dev/null
+		batch=$((batch + 1))
+	done
+	# Threads see the clients' EOF and exit on their own, shortly.
+	wait_until_no_threads "$1/" 60
+	unload "$1"
+}
+
+# kmemleak_check WHAT: two scans (kmemleak wants them a few seconds apart,
+# and objects younger than 5 s are not reported); fail on a leak with a
+# frame in our modules, or in an unloaded module (an unnamed address).
+kmemleak_check() {
+	local k=/sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan >$k
+	sleep 6
+	echo scan >$k
+	cat $k >/tmp/leaks
+	echo "info: kmemleak $1: $(grep -c unreferenced /tmp/leaks) suspected, any origin"
+	if grep -qE '\[(ksrv|echo_sync|echo_async)\]|\[<[0-9a-f]+>\] 0xffffffffc' /tmp/leaks; then
+		cat /tmp/leaks
+		fail "kmemleak: leak in our modules ($1)"
+	fi
+}
+
+# Leaks while the module is loaded (frames named), then after unload.
+t_kmemleak() {
+	echo clear >/sys/kernel/debug/kmemleak
+	load "$1" backlog=1024
+	kecho-client -p "$2" -t 300 echo -c 200 -s 1 -S 65536 -H -x "$SEED"
+	kecho-client -p "$2" -t 300 reset -c 200 -x "$SEED"
+	hold_start leak "$2" -c 50 -b
+	wait_for_file /tmp/out.leak.ready 120
+	kmemleak_check "$1 loaded"
+	unload "$1"
+	hold_wait leak 50
+	kmemleak_check "$1 unloaded"
+}
+
+# set_fault_injection PROBABILITY: failslab and fail_page_alloc for kernel
+# threads and workers only (task-filter), GFP_KERNEL allocations included.
+set_fault_injection() {
+	local d p ppid
+	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+		echo 0 >$d/verbose
+		echo Y >$d/task-filter
+		echo N >$d/ignore-gfp-wait
+		echo 1 >$d/interval
+		echo 1000000 >$d/times
+		echo "$1" >$d/probability
+	done
+	echo 0 >/sys/kernel/debug/fail_page_alloc/min-order
+	# Kernel threads are kthreadd (pid 2) and its children; new ones
+	# inherit the flag from kthreadd.
+	for p in /proc/[0-9]*; do
+		ppid=$(sed -n 's/^PPid:[[:space:]]*//p' "$p/status" 2>/dev/null)
+		[ "${p#/proc/}" = 2 ] || [ "$ppid" = 2 ] || continue
+		echo $(($1 > 0)) >"$p/make-it-fail" 2>/dev/null || true
+	done
+}
+
+faults_injected() {
+	echo $((2000000 - $(cat /sys/kernel/debug/failslab/times) -
+		$(cat /sys/kernel/debug/fail_page_alloc/times)))
+}
+
+# Connection churn while allocations fail: the server survives, serves a
+# fresh client afterwards, unloads, and leaks nothing.
+t_fault_injection() {
+	local round=0 n
+	echo clear >/sys/kernel/debug/kmemleak
+	load "$1" backlog=1024
+	set_fault_injection 5
+	while [ $round -lt 10 ]; do
+		kecho-client -p "$2" -t 60 echo -c 100 -s 1 -S 16384 -r 2 \
+			-x "$((SEED + round))" >/dev/null 2>&1 || true
+		round=$((round + 1))
+	done
+	n=$(faults_injected)
+	set_fault_injection 0
+	echo "info: $n allocations failed on purpose"
+	# Allocation failure warnings are expected; real bug reports are not.
+	if dmesg | grep -E "$KERNEL_BUG_REPORTS"; then
+		fail "kernel bug report under fault injection"
+	fi
+	dmesg -c >/tmp/faults.dmesg
+	[ "$n" -ge 200 ] || fail "only $n faults injected"
+	kecho-client -p "$2" -t 120 echo -c 8 -s 1 -S 65536 -x "$SEED"
+	unload "$1"
+	kmemleak_check "$1 after faults"
+}
+
 # ---- echo_async only ----
 
 t_async_no_threads() {
 	load echo_async
 	[ "$(threads_named echo_async)" = 0 ] || fail "echo_async has threads"
 	kecho-client -p 8081 echo -c 8 -s 1 -S 4096 -x "$SEED"
+	unload echo_async
+	load echo_async unbound=1
+	kecho-client -p 8081 echo -c 8 -s 1 -S 65536 -x "$SEED"
 	unload echo_async
 }
 
@@ -185,11 +300,14 @@ t_both_loaded() {
 	unload echo_async
 }
 
-echo "kecho suite on $(uname -r), $(nproc) CPUs, seed $SEED"
+echo "kecho suite on $(uname -r), $(nproc) CPUs, seed $SEED, debug kernel: $DEBUG_KERNEL"
 for srv in "echo_sync 8080" "echo_async 8081"; do
 	set -- $srv
-	for t in echo_small echo_random half_close concurrent_500 \
-		 unload_busy reload_cycles port_in_use bad_params; do
+	tests="echo_small echo_random half_close concurrent_500 unload_busy"
+	tests="$tests reload_cycles port_in_use bad_params stress_cycles"
+	tests="$tests churn_20000"
+	[ $DEBUG_KERNEL = 1 ] && tests="$tests kmemleak fault_injection"
+	for t in $tests; do
 		run_test "$1.$t" "t_$t" "$1" "$2"
 	done
 done
