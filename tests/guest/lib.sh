@@ -93,7 +93,12 @@ mem_available_kb() {
 }
 
 cleanup() {
-	killall -q -KILL kecho-client 2>/dev/null
+	# A failed fault-injection test must not leave allocations failing.
+	if [ -e /sys/kernel/debug/failslab/probability ]; then
+		echo 0 >/sys/kernel/debug/failslab/probability
+		echo 0 >/sys/kernel/debug/fail_page_alloc/probability
+	fi
+	killall -q -KILL kecho-client echo-bench 2>/dev/null
 	for m in echo_sync echo_async; do
 		loaded "$m" && modload -r "$m" >/dev/null
 	done

@@ -185,7 +185,9 @@ set_fault_injection() {
 	# Kernel threads are kthreadd (pid 2) and its children; new ones
 	# inherit the flag from kthreadd.
 	for p in /proc/[0-9]*; do
-		ppid=$(sed -n 's/^PPid:[[:space:]]*//p' "$p/status" 2>/dev/null)
+		# A process may exit meanwhile: that is no failure.
+		ppid=$(sed -n 's/^PPid:[[:space:]]*//p' "$p/status" \
+			2>/dev/null) || continue
 		[ "${p#/proc/}" = 2 ] || [ "$ppid" = 2 ] || continue
 		echo $(($1 > 0)) >"$p/make-it-fail" 2>/dev/null || true
 	done
@@ -300,6 +302,36 @@ t_both_loaded() {
 	unload echo_async
 }
 
+# echo-bench against every server, every mode: correctness only, no speed.
+t_bench_smoke() {
+	local srv mode pid
+	for srv in echo_sync echo_async peer-threads peer-epoll peer-epoll-mt \
+		   peer-uring; do
+		pid=
+		case $srv in
+		echo_*) load "$srv" port=9000 ;;
+		*)
+			"$srv" -p 9000 >/tmp/out.peer 2>&1 &
+			pid=$!
+			wait_for_line /tmp/out.peer listening 30 ;;
+		esac
+		for mode in rr pipe stream; do
+			echo-bench -a 127.0.0.1 -p 9000 -c 8 -m "$mode" -s 1000 \
+				-w 0 -t 1 >/tmp/out.bench 2>&1 ||
+				fail "$srv $mode: $(cat /tmp/out.bench)"
+			grep -q " errors=0 " /tmp/out.bench ||
+				fail "$srv $mode: $(cat /tmp/out.bench)"
+		done
+		echo "info: $srv $(grep -o 'req/s=[0-9.]*' /tmp/out.bench) (stream)"
+		if [ -n "$pid" ]; then
+			kill "$pid"
+			wait "$pid"
+		else
+			unload "$srv"
+		fi
+	done
+}
+
 echo "kecho suite on $(uname -r), $(nproc) CPUs, seed $SEED, debug kernel: $DEBUG_KERNEL"
 for srv in "echo_sync 8080" "echo_async 8081"; do
 	set -- $srv
@@ -315,5 +347,6 @@ for t in no_threads 5000_conns slow_reader resets unload_mixed; do
 	run_test "echo_async.$t" "t_async_$t"
 done
 run_test both_loaded t_both_loaded
+run_test bench_smoke t_bench_smoke
 
 echo "$npass passed, $nfail failed"

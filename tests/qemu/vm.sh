@@ -4,7 +4,8 @@
 # Build the modules and tools, boot a Debian kernel under QEMU (TCG), and
 # either run the test suite in the guest (vm.sh test), run it on the debug
 # kernel built by debug-kernel.sh (vm.sh test-debug), or give the user a
-# guest with both servers loaded and ports forwarded (vm.sh run).
+# guest with both servers loaded and ports forwarded (vm.sh run), or run
+# the benchmark and write bench/results/ (vm.sh bench; QUICK=1: small).
 #
 # Nothing is ever loaded into the host's kernel. What is downloaded or
 # unpacked is cached under $KECHO_CACHE (default ~/.cache/kecho), keyed by
@@ -69,6 +70,7 @@ build_all() {
 		{ grep -v "^Skipping BTF" || true; } >&2
 	log "building tools"
 	make -s -C "$top/tools" O="$build/tools" >&2
+	make -s -C "$top/bench" O="$build/bench" >&2
 }
 
 # A busybox initramfs: our modules, tools, the suite, and for run mode the
@@ -82,6 +84,7 @@ make_initramfs() {
 	cp "$build"/tools/kecho-client "$build"/tools/modload "$root/bin/"
 	cp "$top"/tests/guest/init "$root/init"
 	cp "$top"/tests/guest/*.sh "$root/tests/"
+	cp "$build"/bench/* "$root/bin/"
 	if [ "$mode" = run ]; then
 		for m in virtio/virtio_ring virtio/virtio \
 			 virtio/virtio_pci_modern_dev virtio/virtio_pci_legacy_dev \
@@ -111,8 +114,14 @@ boot() {
 		log "leave with 'exit' in the guest shell, or Ctrl-A then X."
 		exec "${qemu[@]}"
 	fi
+	if [ "$mode" = bench ]; then
+		bench
+		return
+	fi
 	append="$append quiet loglevel=3 suite_filter=${SUITE_FILTER:-.}"
 	append="$append test_timeout=${TEST_TIMEOUT:-600}"
+	# Every KASAN report, not only the first of the boot.
+	[ "$mode" = test-debug ] && append="$append kasan_multi_shot"
 	local serial=$build/serial.log
 	log "booting $kver under TCG (timeout ${timeout_s}s), serial log: $serial"
 	set +e
@@ -135,8 +144,26 @@ boot() {
 	grep -qE '^[0-9]+ passed, 0 failed' "$serial"
 }
 
+# The benchmark runs on 2 vCPUs: the client on one, the server on the other.
+bench() {
+	local serial=$build/bench.log out=$top/bench/results
+	append="$append quiet loglevel=3 bench_quick=${QUICK:-0}"
+	log "benchmark on $kver under TCG, log: $serial"
+	timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" \
+		-display none -serial stdio -monitor none -net none \
+		-append "$append" </dev/null | tee "$serial" |
+		{ grep --line-buffered '^bench:' || true; }
+	grep -q '^bench: done' "$serial" ||
+		{ echo "vm: benchmark did not finish; see $serial"; return 1; }
+	mkdir -p "$out"
+	grep '^csv,' "$serial" | sed 's/^csv,//' >"$out/raw.csv"
+	grep '^mem,' "$serial" | sed 's/^mem,//' >"$out/memory.csv"
+	python3 "$top/bench/summarize.py" "$out"
+}
+
 need_pkgs qemu-system-x86 busybox-static cpio gzip make gcc libc6-dev \
-	linux-headers-amd64
+	linux-headers-amd64 liburing-dev
+[ "$mode" != bench ] || need_pkgs gnuplot-nox python3
 mkdir -p "$cache" "$build"
 if [ "$mode" = test-debug ]; then
 	kdir=$("$top/tests/qemu/debug-kernel.sh")

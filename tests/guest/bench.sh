@@ -1,0 +1,129 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The benchmark, run inside the guest by /init (kecho_mode=bench).
+# Every cell of the matrix runs every server, the order rotated from cell to
+# cell and from repetition to repetition. The client is pinned to vCPU 1
+# and every server's work to vCPU 0: user-space servers with taskset,
+# echo_async with unbound=1 and the unbound workqueue cpumask, echo_sync's
+# threads with taskset once connected. Rows go to the console prefixed
+# "csv," (echo-bench) and "mem," (memory per idle connection).
+# Usage: bench.sh QUICK   (1: a small matrix, for a smoke run)
+. /tests/lib.sh
+
+PORT=9000
+if [ "$1" = 1 ]; then
+	SIZES="64 4096" CONNS="1 256" REPS=1 WARM=1 DUR=2 IDLE=1000
+else
+	SIZES="64 512 4096" CONNS="1 16 256 1000" REPS=3 WARM=1 DUR=2 IDLE=10000
+fi
+SERVERS="echo_sync echo_async peer-threads peer-epoll peer-epoll-mt peer-uring"
+NSERVERS=6
+
+server_pid=
+start_server() {
+	case $1 in
+	echo_sync)
+		modload "$MODDIR/echo_sync.ko" port=$PORT backlog=4096 >/dev/null ;;
+	echo_async)
+		echo 1 >/sys/devices/virtual/workqueue/cpumask
+		modload "$MODDIR/echo_async.ko" port=$PORT backlog=4096 \
+			unbound=1 >/dev/null ;;
+	*)
+		taskset 1 "$1" -p $PORT -b 4096 >/tmp/server.out 2>&1 &
+		server_pid=$!
+		wait_for_line /tmp/server.out listening 30 ;;
+	esac
+}
+
+stop_server() {
+	case $1 in
+	echo_sync | echo_async)
+		modload -r "$1" >/dev/null ;;
+	*)
+		kill "$server_pid"
+		wait "$server_pid" || true
+		server_pid= ;;
+	esac
+}
+
+# echo_sync makes its threads as clients connect: pin them once connected.
+pin_sync_threads() {
+	sleep "$1"
+	for p in /proc/[0-9]*; do
+		case $(cat "$p/comm" 2>/dev/null) in
+		echo_sync*) taskset -p 1 "${p#/proc/}" >/dev/null 2>&1 ;;
+		esac
+	done
+}
+
+# nth N LIST: the Nth word of LIST, counting from 0, wrapping around.
+nth() {
+	local n=$1
+	shift
+	shift $((n % $#))
+	echo "$1"
+}
+
+run_cell() {
+	local srv=$1 size=$2 conns=$3 extra= pin=
+	start_server "$srv"
+	[ -n "$server_pid" ] && extra="--server-pid $server_pid"
+	if [ "$srv" = echo_sync ]; then
+		pin_sync_threads $((WARM / 2 + 1)) &
+		pin=$!
+	fi
+	taskset 2 echo-bench -a 127.0.0.1 -p $PORT -c "$conns" -m rr \
+		-s "$size" -w "$WARM" -t "$DUR" --csv --label "$srv" $extra \
+		>/tmp/bench.out 2>&1 || echo "bench: $srv failed: $(cat /tmp/bench.out)"
+	[ -z "$pin" ] || wait "$pin"
+	grep '^csv,' /tmp/bench.out
+	echo "bench: $(grep -o 'req/s=[0-9.]*' /tmp/bench.out) $srv size=$size conns=$conns"
+	stop_server "$srv"
+}
+
+# Guest memory per idle connection, client and server sockets included
+# (the client's share is the same for every server).
+measure_idle() {
+	local srv=$1 before after client
+	start_server "$srv"
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	before=$(mem_available_kb)
+	kecho-client -p $PORT -t 600 hold -c "$IDLE" -w /tmp/idle.ready \
+		>/tmp/idle.out 2>&1 &
+	client=$!
+	wait_for_file /tmp/idle.ready 600
+	sleep 2
+	after=$(mem_available_kb)
+	echo "mem,$srv,$IDLE,$(((before - after) * 1024 / IDLE))"
+	kill "$client"
+	wait "$client" || true
+	rm -f /tmp/idle.ready
+	stop_server "$srv"
+	sleep 1
+}
+
+ncells=0
+for s in $SIZES; do for c in $CONNS; do ncells=$((ncells + 1)); done; done
+echo "bench: $REPS x $ncells cells x $NSERVERS servers, ${DUR}s each"
+echo-bench --csv-header
+rep=0
+while [ $rep -lt $REPS ]; do
+	cell=0
+	for size in $SIZES; do
+		for conns in $CONNS; do
+			i=0
+			while [ $i -lt $NSERVERS ]; do
+				run_cell "$(nth $((i + cell + rep)) $SERVERS)" \
+					"$size" "$conns"
+				i=$((i + 1))
+			done
+			cell=$((cell + 1))
+		done
+	done
+	rep=$((rep + 1))
+done
+for srv in $SERVERS; do
+	measure_idle "$srv"
+done
+echo "bench: done"

@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build (once) the debug guest kernel from Debian's linux-source-6.1:
+# tinyconfig + kernel/guest.config + kernel/debug.config. Prints the build
+# directory, which holds arch/x86/boot/bzImage and serves as KDIR for
+# external modules.
+#
+# Cached in $KECHO_CACHE/debug-<source version>-<config hash>, so a new
+# source package or a config change builds anew and nothing else does.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${KECHO_CACHE:-$HOME/.cache/kecho}
+log() { printf '[debug-kernel] %s\n' "$*" >&2; }
+
+pkgs=(linux-source-6.1 bc bison flex libelf-dev libssl-dev make gcc)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+hash=$(cat "$here/kernel/guest.config" "$here/kernel/debug.config" |
+	sha256sum | cut -c1-12)
+src=$cache/linux-source-$srcver
+out=$cache/debug-$srcver-$hash
+
+if [ -f "$out/.kecho-done" ]; then
+	echo "$out"
+	exit 0
+fi
+
+if [ ! -f "$src/Makefile" ]; then
+	log "unpacking linux-source $srcver"
+	rm -rf "$src" "$src.tmp" && mkdir -p "$src.tmp"
+	tar -xJf /usr/src/linux-source-6.1.tar.xz -C "$src.tmp" \
+		--strip-components=1
+	mv "$src.tmp" "$src"
+fi
+
+rm -rf "$out" && mkdir -p "$out"
+log "configuring $out"
+make -s -C "$src" O="$out" tinyconfig >/dev/null
+"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+	"$here/kernel/guest.config" "$here/kernel/debug.config" >/dev/null
+make -s -C "$src" O="$out" olddefconfig >/dev/null
+
+# Every option asked for must have survived olddefconfig's dependencies.
+bad=0
+while IFS= read -r line; do
+	case "$line" in CONFIG_*=n | CONFIG_DEBUG_INFO_NONE=y) continue ;; CONFIG_*) ;; *) continue ;; esac
+	grep -qx "$line" "$out/.config" || { log "not set: $line"; bad=1; }
+done < <(cat "$here/kernel/guest.config" "$here/kernel/debug.config")
+[ $bad = 0 ] || exit 1
+
+log "building (about 10 minutes on 2 cores; progress every 200 objects)"
+start=$(date +%s)
+make -C "$src" O="$out" -j"$(nproc)" bzImage modules 2>&1 |
+	awk '/ CC /{n++; if (n % 200 == 0) { printf "[debug-kernel] %d objects\n", n > "/dev/stderr" } }
+	     /error:|Error [0-9]/{print > "/dev/stderr"}'
+make -s -C "$src" O="$out" -j"$(nproc)" modules_prepare
+[ -f "$out/arch/x86/boot/bzImage" ] || { log "build failed"; exit 1; }
+log "built in $(($(date +%s) - start)) s"
+touch "$out/.kecho-done"
+echo "$out"
