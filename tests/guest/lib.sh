@@ -154,6 +154,8 @@ run_test() {
 		echo "FAIL $name (${secs}s)"
 		sed 's/^/    | /' /tmp/test.log
 		if [ -s /tmp/bugs.log ]; then
+			echo "    | --- kernel bug reports:"
+			head -n 20 /tmp/bugs.log | sed 's/^/    | /'
 			echo "    | --- kernel log:"
 			dmesg | tail -n 80 | sed 's/^/    | /'
 		fi
