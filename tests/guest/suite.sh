@@ -67,12 +67,14 @@ t_unload_busy() {
 	unload "$1"
 }
 
-t_reload_cycles() {
+# load_cycles MODULE PORT N: N cycles of load, stream on 10 connections,
+# unload (every connection closed by the server), then a clean reload.
+load_cycles() {
 	local cycle=0
-	while [ $cycle -lt 20 ]; do
+	while [ $cycle -lt "$3" ]; do
 		load "$1"
 		hold_start cycle "$2" -c 10 -b
-		wait_for_file /tmp/out.cycle.ready 60
+		wait_for_file /tmp/out.cycle.ready 120
 		unload "$1"
 		hold_wait cycle 10
 		rm -f /tmp/out.cycle*
@@ -81,6 +83,10 @@ t_reload_cycles() {
 	load "$1"
 	kecho-client -p "$2" echo -c 4 -s 1 -S 4096 -x "$SEED"
 	unload "$1"
+}
+
+t_reload_cycles() {
+	load_cycles "$1" "$2" 20
 }
 
 t_port_in_use() {
@@ -112,16 +118,7 @@ t_bad_params() {
 
 # 100 cycles, each loading, streaming on 10 connections, unloading.
 t_stress_cycles() {
-	local cycle=0
-	while [ $cycle -lt 100 ]; do
-		load "$1"
-		hold_start cycle "$2" -c 10 -b
-		wait_for_file /tmp/out.cycle.ready 120
-		unload "$1"
-		hold_wait cycle 10
-		rm -f /tmp/out.cycle*
-		cycle=$((cycle + 1))
-	done
+	load_cycles "$1" "$2" 100
 }
 
 # 20,000 connections through the server, 500 at a time.
