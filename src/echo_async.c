@@ -252,10 +252,9 @@ static int __init echo_async_init(void)
 	ret = ksrv_config_check(&cfg);
 	if (ret)
 		return ret;
-	if (bufsize < 1 || bufsize > 1048576) {
-		pr_err("invalid bufsize=%d, must be 1..1048576\n", bufsize);
-		return -EINVAL;
-	}
+	ret = ksrv_check_param(KBUILD_MODNAME, "bufsize", bufsize, 1, 1048576);
+	if (ret)
+		return ret;
 
 	ksrv_registry_init(&srv.conns);
 	ret = ksrv_executor_init(&srv.executor, KBUILD_MODNAME,

@@ -36,6 +36,8 @@ struct ksrv_config {
 	int backlog;
 };
 
+int ksrv_check_param(const char *name, const char *param, int val, int min,
+		     int max);
 int ksrv_config_check(const struct ksrv_config *cfg);
 int ksrv_listen(const struct ksrv_config *cfg, struct socket **res);
 

@@ -11,15 +11,29 @@
 
 #include "ksrv.h"
 
-static int ksrv_check_range(const struct ksrv_config *cfg, const char *param,
-			    int val, int min, int max)
+/**
+ * ksrv_check_param() - check that a parameter is within its range
+ * @name: the service's name, the prefix of the message
+ * @param: the parameter's name
+ * @val: its value
+ * @min: the smallest value allowed
+ * @max: the largest value allowed
+ *
+ * Every service's parameters are reported the same way: one error line
+ * naming the parameter, its value and the range.
+ *
+ * Return: 0, or -EINVAL.
+ */
+int ksrv_check_param(const char *name, const char *param, int val, int min,
+		     int max)
 {
 	if (val >= min && val <= max)
 		return 0;
-	pr_err("%s: invalid %s=%d, must be %d..%d\n",
-	       cfg->name, param, val, min, max);
+	pr_err("%s: invalid %s=%d, must be %d..%d\n", name, param, val, min,
+	       max);
 	return -EINVAL;
 }
+EXPORT_SYMBOL_GPL(ksrv_check_param);
 
 /**
  * ksrv_config_check() - check a service's parameters
@@ -33,10 +47,10 @@ int ksrv_config_check(const struct ksrv_config *cfg)
 {
 	int ret;
 
-	ret = ksrv_check_range(cfg, "port", cfg->port, 1, 65535);
+	ret = ksrv_check_param(cfg->name, "port", cfg->port, 1, 65535);
 	if (ret)
 		return ret;
-	return ksrv_check_range(cfg, "backlog", cfg->backlog, 1, 65535);
+	return ksrv_check_param(cfg->name, "backlog", cfg->backlog, 1, 65535);
 }
 EXPORT_SYMBOL_GPL(ksrv_config_check);
 
