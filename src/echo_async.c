@@ -29,6 +29,11 @@
 /* How long to wait before accepting again after a transient error. */
 #define ECHO_ASYNC_ACCEPT_RETRY	(HZ / 10)
 
+static char *addr;
+module_param(addr, charp, 0444);
+MODULE_PARM_DESC(addr,
+		 "IPv4 or IPv6 address to listen on (default: all, IPv6 and IPv4)");
+
 static int port = 8081;
 module_param(port, int, 0444);
 MODULE_PARM_DESC(port, "TCP port to listen on, 1..65535 (default 8081)");
@@ -42,6 +47,17 @@ module_param(bufsize, int, 0444);
 MODULE_PARM_DESC(bufsize,
 		 "Bytes read at once per connection, 1..1048576 (default 4096)");
 
+/* An idle connection costs its socket and this module about 5 KB. */
+static int max_conns = 65536;
+module_param(max_conns, int, 0444);
+MODULE_PARM_DESC(max_conns,
+		 "Connections served at once; more are closed at once, 1..1048576 (default 65536)");
+
+static int idle_timeout;
+module_param(idle_timeout, int, 0444);
+MODULE_PARM_DESC(idle_timeout,
+		 "Seconds without data before a connection is closed, 0 (off)..604800 (default 0)");
+
 static bool unbound;
 module_param(unbound, bool, 0444);
 MODULE_PARM_DESC(unbound,
@@ -54,8 +70,7 @@ enum echo_async_state {
 
 /**
  * struct echo_async_conn - one client connection
- * @node: in srv.conns until its teardown is claimed
- * @sock: the accepted socket
+ * @base: the socket, in srv.conns until its teardown is claimed
  * @task: runs echo_async_conn_run()
  * @watch: wakes @task when @sock is ready
  * @state: reading from, or writing back to, the peer
@@ -64,8 +79,7 @@ enum echo_async_state {
  * @off: bytes of @buf already written back
  */
 struct echo_async_conn {
-	struct list_head node;
-	struct socket *sock;
+	struct ksrv_conn base;
 	struct ksrv_task task;
 	struct ksrv_watch watch;
 	enum echo_async_state state;
@@ -80,6 +94,8 @@ static struct {
 	struct ksrv_task accept_task;
 	struct ksrv_watch listen_watch;
 	struct ksrv_registry conns;
+	struct ksrv_stats stats;
+	struct ksrv_idle idle;
 } srv;
 
 /* Return: bytes read, 0 at end of stream, or a negative errno. */
@@ -96,13 +112,15 @@ static int echo_async_conn_read(struct echo_async_conn *conn)
 	}
 	iov.iov_base = conn->buf;
 	iov.iov_len = bufsize;
-	ret = kernel_recvmsg(conn->sock, &msg, &iov, 1, bufsize,
+	ret = kernel_recvmsg(conn->base.sock, &msg, &iov, 1, bufsize,
 			     MSG_DONTWAIT);
 	if (ret == -EAGAIN) {
 		/* Idle: an idle connection holds no buffer. */
 		kfree(conn->buf);
 		conn->buf = NULL;
 	} else if (ret > 0) {
+		ksrv_conn_touch(&conn->base);
+		ksrv_stats_add(&srv.stats, KSRV_STAT_BYTES_IN, ret);
 		conn->len = ret;
 		conn->off = 0;
 		conn->state = ECHO_ASYNC_WRITING;
@@ -122,9 +140,11 @@ static int echo_async_conn_write(struct echo_async_conn *conn)
 	};
 	int ret;
 
-	ret = kernel_sendmsg(conn->sock, &msg, &iov, 1, iov.iov_len);
+	ret = kernel_sendmsg(conn->base.sock, &msg, &iov, 1, iov.iov_len);
 	if (ret <= 0)
 		return ret ? ret : -EPIPE;
+	ksrv_conn_touch(&conn->base);
+	ksrv_stats_add(&srv.stats, KSRV_STAT_BYTES_OUT, ret);
 	conn->off += ret;
 	if (conn->off == conn->len) {
 		conn->state = ECHO_ASYNC_READING;
@@ -135,7 +155,7 @@ static int echo_async_conn_write(struct echo_async_conn *conn)
 
 static void echo_async_conn_free(struct echo_async_conn *conn)
 {
-	sock_release(conn->sock);
+	sock_release(conn->base.sock);
 	kfree(conn->buf);
 	kfree(conn);
 }
@@ -146,7 +166,7 @@ static void echo_async_conn_close(struct echo_async_conn *conn)
 	ksrv_watch_disarm(&conn->watch);
 	/* A wake-up that came before the disarm may have queued us again. */
 	ksrv_task_cancel(&conn->task);
-	if (!ksrv_registry_remove(&srv.conns, &conn->node))
+	if (!ksrv_registry_remove(&srv.conns, &conn->base))
 		return;	/* exit owns it, and waits for this run to return */
 	echo_async_conn_free(conn);
 }
@@ -179,12 +199,14 @@ static void echo_async_conn_run(struct work_struct *work)
 		if (ret == -EAGAIN)
 			return;	/* the watch wakes us when ready */
 		if (ret < 0)
-			goto close;
+			goto error;
 	}
 	/* Budget spent: requeue behind the other connections. */
 	ksrv_task_wake(&conn->task);
 	return;
 
+error:
+	ksrv_stats_add(&srv.stats, KSRV_STAT_ERRORS, 1);
 close:
 	echo_async_conn_close(conn);
 }
@@ -192,23 +214,30 @@ close:
 static void echo_async_conn_start(struct socket *sock)
 {
 	struct echo_async_conn *conn;
+	int ret;
 
 	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
 	if (!conn) {
+		ksrv_stats_add(&srv.stats, KSRV_STAT_ERRORS, 1);
 		sock_release(sock);
 		return;
 	}
-	conn->sock = sock;
+	ksrv_conn_init(&conn->base, sock);
 	conn->state = ECHO_ASYNC_READING;
 	ksrv_task_init(&conn->task, &srv.executor, echo_async_conn_run);
 	ksrv_watch_init(&conn->watch, sock, &conn->task, EPOLLIN);
 	tcp_sock_set_nodelay(sock->sk);
 
 	/* Registered before armed: once armed, it may close itself. */
-	if (ksrv_registry_add(&srv.conns, &conn->node)) {
+	ret = ksrv_registry_add(&srv.conns, &conn->base);
+	if (ret) {
+		/* Over max_conns, closed at once; or exit has begun. */
+		if (ret == -EBUSY)
+			ksrv_stats_add(&srv.stats, KSRV_STAT_REFUSED, 1);
 		echo_async_conn_free(conn);
 		return;
 	}
+	ksrv_stats_add(&srv.stats, KSRV_STAT_ACCEPTED, 1);
 	ksrv_watch_arm(&conn->watch);
 }
 
@@ -231,6 +260,7 @@ static void echo_async_accept_run(struct work_struct *work)
 			 * until the next handshake wakes us, so retry soon.
 			 */
 			pr_warn_ratelimited("accept failed: %d\n", ret);
+			ksrv_stats_add(&srv.stats, KSRV_STAT_ERRORS, 1);
 			ksrv_task_wake_after(&srv.accept_task,
 					     ECHO_ASYNC_ACCEPT_RETRY);
 			return;
@@ -244,6 +274,7 @@ static int __init echo_async_init(void)
 {
 	struct ksrv_config cfg = {
 		.name = KBUILD_MODNAME,
+		.addr = addr,
 		.port = port,
 		.backlog = backlog,
 	};
@@ -255,13 +286,24 @@ static int __init echo_async_init(void)
 	ret = ksrv_check_param(KBUILD_MODNAME, "bufsize", bufsize, 1, 1048576);
 	if (ret)
 		return ret;
+	ret = ksrv_check_param(KBUILD_MODNAME, "max_conns", max_conns, 1,
+			       1048576);
+	if (ret)
+		return ret;
+	ret = ksrv_check_param(KBUILD_MODNAME, "idle_timeout", idle_timeout, 0,
+			       604800);
+	if (ret)
+		return ret;
 
-	ksrv_registry_init(&srv.conns);
+	ksrv_registry_init(&srv.conns, max_conns);
+	ret = ksrv_stats_init(&srv.stats, KBUILD_MODNAME, &srv.conns);
+	if (ret)
+		goto err_registry;
 	ret = ksrv_executor_init(&srv.executor, KBUILD_MODNAME,
 				 unbound);
 	if (ret) {
 		pr_err("cannot create workqueue: %d\n", ret);
-		goto err_registry;
+		goto err_stats;
 	}
 
 	ret = ksrv_listen(&cfg, &srv.listen);
@@ -273,12 +315,13 @@ static int __init echo_async_init(void)
 	ksrv_watch_init(&srv.listen_watch, srv.listen,
 			&srv.accept_task, EPOLLIN);
 	ksrv_watch_arm(&srv.listen_watch);
-
-	pr_info("listening on port %d\n", port);
+	ksrv_idle_start(&srv.idle, &srv.conns, &srv.stats, idle_timeout);
 	return 0;
 
 err_executor:
 	ksrv_executor_destroy(&srv.executor);
+err_stats:
+	ksrv_stats_destroy(&srv.stats);
 err_registry:
 	ksrv_registry_destroy(&srv.conns);
 	return ret;
@@ -286,20 +329,30 @@ err_registry:
 
 static void __exit echo_async_exit(void)
 {
-	struct list_head *node;
+	struct ksrv_conn *base;
 
 	/* Stop accepting first: nothing registers a connection after this. */
 	ksrv_watch_disarm(&srv.listen_watch);
 	ksrv_task_cancel_sync(&srv.accept_task);
 	sock_release(srv.listen);
+	ksrv_idle_stop(&srv.idle);
 
 	ksrv_registry_close(&srv.conns);
-	while ((node = ksrv_registry_pop(&srv.conns)))
-		echo_async_conn_destroy(list_entry(node, struct echo_async_conn,
-						   node));
+	while ((base = ksrv_registry_pop(&srv.conns))) {
+		echo_async_conn_destroy(container_of(base,
+						     struct echo_async_conn,
+						     base));
+		/*
+		 * Each release queues a FIN on loopback's backlog, which
+		 * softirq (often ksoftirqd) drains: without a reschedule
+		 * point a non-preemptible kernel overflows it and drops them.
+		 */
+		cond_resched();
+	}
 
 	/* Waits for connections that were closing themselves meanwhile. */
 	ksrv_executor_destroy(&srv.executor);
+	ksrv_stats_destroy(&srv.stats);
 	ksrv_registry_destroy(&srv.conns);
 	pr_info("unloaded\n");
 }

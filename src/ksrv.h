@@ -5,19 +5,23 @@
  * It gives a service what every in-kernel server needs and gets wrong most
  * often: checked parameters and a listening socket (config), a registry of
  * live connections so that module exit can find and close every one of them
- * (registry), thread-per-connection bookkeeping that lets exit wait for
- * every thread (threads), and, for event-driven services, an executor (a
- * module-owned workqueue that runs tasks) and a reactor (socket readiness
- * turned into task wake-ups) (executor, reactor).
+ * and a limit on how many there are (registry), counters an operator can
+ * read (stats), one sweeper that closes idle connections (idle),
+ * thread-per-connection bookkeeping that lets exit wait for every thread
+ * (threads), and, for event-driven services, an executor (a module-owned
+ * workqueue that runs tasks) and a reactor (socket readiness turned into
+ * task wake-ups) (executor, reactor).
  */
 #ifndef KSRV_H
 #define KSRV_H
 
 #include <linux/completion.h>
+#include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/net.h>
+#include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -27,11 +31,14 @@
 /**
  * struct ksrv_config - where and how a service listens
  * @name: the service's name, used as the prefix of its messages
+ * @addr: an IPv4 or IPv6 literal to listen on; NULL or "" for every
+ *	address, IPv6 and IPv4 on one socket where IPv6 is available
  * @port: TCP port, 1..65535
  * @backlog: listen() backlog, 1..65535
  */
 struct ksrv_config {
 	const char *name;
+	const char *addr;
 	int port;
 	int backlog;
 };
@@ -41,14 +48,55 @@ int ksrv_check_param(const char *name, const char *param, int val, int min,
 int ksrv_config_check(const struct ksrv_config *cfg);
 int ksrv_listen(const struct ksrv_config *cfg, struct socket **res);
 
+/* ---- conn: what the core knows of every connection ---- */
+
+/**
+ * struct ksrv_conn - the part of a connection the core manages
+ * @node: on the registry's list while registered
+ * @sock: the connection's socket; alive at least while registered
+ * @last_active: jiffies when a byte was last received or sent
+ * @idle_closed: the idle sweeper has shut @sock down (registry lock)
+ *
+ * Services embed it in their own connection structure.
+ */
+struct ksrv_conn {
+	struct list_head node;
+	struct socket *sock;
+	unsigned long last_active;
+	bool idle_closed;
+};
+
+/**
+ * ksrv_conn_init() - initialise a connection before it is registered
+ * @conn: the connection
+ * @sock: its accepted socket
+ */
+static inline void ksrv_conn_init(struct ksrv_conn *conn, struct socket *sock)
+{
+	INIT_LIST_HEAD(&conn->node);
+	conn->sock = sock;
+	conn->last_active = jiffies;
+	conn->idle_closed = false;
+}
+
+/**
+ * ksrv_conn_touch() - note that @conn moved data, for the idle sweeper
+ * @conn: the connection
+ */
+static inline void ksrv_conn_touch(struct ksrv_conn *conn)
+{
+	WRITE_ONCE(conn->last_active, jiffies);
+}
+
 /* ---- registry: the set of live connections (ksrv_registry.c) ---- */
 
 /**
  * struct ksrv_registry - the live connections of one service
- * @lock: protects every other field
- * @list: the connections' &list_head nodes
- * @count: number of nodes on @list
- * @closed: set by ksrv_registry_close(); no node is added after it
+ * @lock: protects every other field and every &ksrv_conn.idle_closed
+ * @list: the connections, through &ksrv_conn.node
+ * @count: number of connections on @list
+ * @max: the most connections @list may hold
+ * @closed: set by ksrv_registry_close(); nothing is added after it
  *
  * Whoever takes a node off the registry owns the connection's teardown;
  * this is what lets a connection close itself while module exit is closing
@@ -58,18 +106,102 @@ struct ksrv_registry {
 	struct mutex lock; /* protects list, count, closed */
 	struct list_head list;
 	unsigned int count;
+	unsigned int max;
 	bool closed;
 };
 
-void ksrv_registry_init(struct ksrv_registry *reg);
-int ksrv_registry_add(struct ksrv_registry *reg, struct list_head *node);
-bool ksrv_registry_remove(struct ksrv_registry *reg, struct list_head *node);
-struct list_head *ksrv_registry_pop(struct ksrv_registry *reg);
+void ksrv_registry_init(struct ksrv_registry *reg, unsigned int max);
+int ksrv_registry_add(struct ksrv_registry *reg, struct ksrv_conn *conn);
+bool ksrv_registry_remove(struct ksrv_registry *reg, struct ksrv_conn *conn);
+struct ksrv_conn *ksrv_registry_pop(struct ksrv_registry *reg);
 void ksrv_registry_close(struct ksrv_registry *reg);
 void ksrv_registry_for_each(struct ksrv_registry *reg,
-			    void (*fn)(struct list_head *node, void *arg),
+			    void (*fn)(struct ksrv_conn *conn, void *arg),
 			    void *arg);
+void ksrv_registry_shutdown_all(struct ksrv_registry *reg);
+unsigned int ksrv_registry_count(struct ksrv_registry *reg);
 void ksrv_registry_destroy(struct ksrv_registry *reg);
+
+/* ---- stats: counters an operator reads in /proc/net (ksrv_stats.c) ---- */
+
+/**
+ * enum ksrv_stat - the counters of a service
+ * @KSRV_STAT_ACCEPTED: connections taken into service
+ * @KSRV_STAT_REFUSED: connections closed at once, over the limit
+ * @KSRV_STAT_IDLE_CLOSED: connections closed by the idle sweeper
+ * @KSRV_STAT_BYTES_IN: bytes received
+ * @KSRV_STAT_BYTES_OUT: bytes sent
+ * @KSRV_STAT_ERRORS: connections ended by an error, failed accepts and
+ *	failed allocations
+ * @KSRV_STAT_NR: the number of counters
+ */
+enum ksrv_stat {
+	KSRV_STAT_ACCEPTED,
+	KSRV_STAT_REFUSED,
+	KSRV_STAT_IDLE_CLOSED,
+	KSRV_STAT_BYTES_IN,
+	KSRV_STAT_BYTES_OUT,
+	KSRV_STAT_ERRORS,
+	KSRV_STAT_NR,
+};
+
+/**
+ * struct ksrv_stats_cpu - one CPU's share of the counters
+ * @val: indexed by &enum ksrv_stat
+ */
+struct ksrv_stats_cpu {
+	u64 val[KSRV_STAT_NR];
+};
+
+/**
+ * struct ksrv_stats - a service's counters and their /proc/net file
+ * @cpu: per-CPU counters, summed only when the file is read
+ * @reg: the registry whose size is reported as the current connections
+ * @name: the file's name in /proc/net
+ */
+struct ksrv_stats {
+	struct ksrv_stats_cpu __percpu *cpu;
+	struct ksrv_registry *reg;
+	const char *name;
+};
+
+int ksrv_stats_init(struct ksrv_stats *stats, const char *name,
+		    struct ksrv_registry *reg);
+void ksrv_stats_destroy(struct ksrv_stats *stats);
+
+/**
+ * ksrv_stats_add() - add to a counter, from any context, without a lock
+ * @stats: the service's counters
+ * @stat: which counter
+ * @n: how much
+ */
+static inline void ksrv_stats_add(struct ksrv_stats *stats,
+				  enum ksrv_stat stat, u64 n)
+{
+	this_cpu_add(stats->cpu->val[stat], n);
+}
+
+/* ---- idle: one sweeper closes connections left idle (ksrv_idle.c) ---- */
+
+/**
+ * struct ksrv_idle - the idle sweeper of a service
+ * @dwork: runs the sweep, every @period
+ * @reg: the connections it sweeps
+ * @stats: where it counts what it closes
+ * @timeout: how long a connection may stay idle, in jiffies; 0: no sweeper
+ * @period: jiffies between two sweeps
+ */
+struct ksrv_idle {
+	struct delayed_work dwork;
+	struct ksrv_registry *reg;
+	struct ksrv_stats *stats;
+	unsigned long timeout;
+	unsigned long period;
+};
+
+void ksrv_idle_start(struct ksrv_idle *idle, struct ksrv_registry *reg,
+		     struct ksrv_stats *stats, unsigned int seconds);
+void ksrv_idle_stop(struct ksrv_idle *idle);
 
 /* ---- threads: one kernel thread per connection (ksrv_threads.c) ---- */
 

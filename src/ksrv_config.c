@@ -4,6 +4,7 @@
  * so that each reports bad input the same way.
  */
 #include <linux/in.h>
+#include <linux/inet.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <net/net_namespace.h>
@@ -54,6 +55,53 @@ int ksrv_config_check(const struct ksrv_config *cfg)
 }
 EXPORT_SYMBOL_GPL(ksrv_config_check);
 
+/*
+ * Fills @ss from @cfg's address and port. No address means every address:
+ * the IPv6 wildcard, which also takes IPv4 clients as mapped addresses.
+ */
+static int ksrv_parse_addr(const struct ksrv_config *cfg,
+			   struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	const char *addr = cfg->addr ? cfg->addr : "";
+	const char *end;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!*addr) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(cfg->port);
+		return 0;
+	}
+	/* Both parsers stop at a ':' or '%'; the whole string must parse. */
+	if (in4_pton(addr, -1, (u8 *)&sin->sin_addr.s_addr, -1, &end) &&
+	    !*end) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(cfg->port);
+		return 0;
+	}
+	if (in6_pton(addr, -1, sin6->sin6_addr.s6_addr, -1, &end) && !*end) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(cfg->port);
+		return 0;
+	}
+	pr_err("%s: invalid addr=%s, must be an IPv4 or IPv6 address\n",
+	       cfg->name, addr);
+	return -EINVAL;
+}
+
+/* The IPv4 wildcard, for the default address when IPv6 is not there. */
+static void ksrv_any_ipv4(const struct ksrv_config *cfg,
+			  struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(cfg->port);
+	sin->sin_addr.s_addr = htonl(INADDR_ANY);
+}
+
 /**
  * ksrv_listen() - create a kernel TCP socket listening as @cfg says
  * @cfg: checked parameters (see ksrv_config_check())
@@ -61,45 +109,55 @@ EXPORT_SYMBOL_GPL(ksrv_config_check);
  *
  * The socket belongs to the kernel and to init_net, not to the process that
  * loaded the module. SO_REUSEADDR is set so that connections a previous
- * instance closed, still in TIME_WAIT, do not block a reload.
+ * instance closed, still in TIME_WAIT, do not block a reload. An IPv6
+ * socket takes IPv4 clients too, whatever net.ipv6.bindv6only says; if the
+ * default address is asked for and IPv6 is not available (not built, or
+ * disabled at boot), the socket is IPv4 only.
  *
  * Return: 0, or a negative errno after one error line naming the cause.
  */
 int ksrv_listen(const struct ksrv_config *cfg, struct socket **res)
 {
-	struct sockaddr_in addr = {
-		.sin_family = AF_INET,
-		.sin_port = htons(cfg->port),
-		.sin_addr.s_addr = htonl(INADDR_ANY),
-	};
+	struct sockaddr_storage ss;
 	struct socket *sock;
 	int ret;
 
-	ret = sock_create_kern(&init_net, AF_INET, SOCK_STREAM, IPPROTO_TCP,
-			       &sock);
+	ret = ksrv_parse_addr(cfg, &ss);
+	if (ret)
+		return ret;
+
+	ret = sock_create_kern(&init_net, ss.ss_family, SOCK_STREAM,
+			       IPPROTO_TCP, &sock);
+	if (ret == -EAFNOSUPPORT && (!cfg->addr || !*cfg->addr)) {
+		ksrv_any_ipv4(cfg, &ss);
+		ret = sock_create_kern(&init_net, AF_INET, SOCK_STREAM,
+				       IPPROTO_TCP, &sock);
+	}
 	if (ret) {
 		pr_err("%s: cannot create socket: %d\n", cfg->name, ret);
 		return ret;
 	}
 	sock_set_reuseaddr(sock->sk);
+	if (ss.ss_family == AF_INET6)
+		sock->sk->sk_ipv6only = false;
 
-	ret = kernel_bind(sock, (struct sockaddr *)&addr, sizeof(addr));
+	ret = kernel_bind(sock, (struct sockaddr *)&ss, sizeof(ss));
 	if (ret == -EADDRINUSE) {
 		pr_err("%s: port %d is already in use\n", cfg->name, cfg->port);
 		goto err_release;
 	} else if (ret) {
-		pr_err("%s: cannot bind port %d: %d\n", cfg->name, cfg->port,
-		       ret);
+		pr_err("%s: cannot bind %pISpc: %d\n", cfg->name, &ss, ret);
 		goto err_release;
 	}
 
 	ret = kernel_listen(sock, cfg->backlog);
 	if (ret) {
-		pr_err("%s: cannot listen on port %d: %d\n", cfg->name,
-		       cfg->port, ret);
+		pr_err("%s: cannot listen on %pISpc: %d\n", cfg->name, &ss,
+		       ret);
 		goto err_release;
 	}
 
+	pr_info("%s: listening on %pISpc\n", cfg->name, &ss);
 	*res = sock;
 	return 0;
 

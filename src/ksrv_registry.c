@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The registry of a service's live connections. It is what module exit walks
- * to close every connection; taking a node off it is what decides who tears
- * a connection down, so a connection that closes itself and module exit
- * never both free it.
+ * to close every connection; taking a connection off it is what decides who
+ * tears it down, so a connection that closes itself and module exit never
+ * both free it. It also holds the service's connection limit: counting and
+ * adding under one lock is what makes the limit exact.
  *
  * A mutex, not a spinlock: ksrv_registry_for_each() callbacks may sleep
  * (shutting a socket down takes the socket lock), and the registry is only
@@ -16,12 +17,14 @@
 /**
  * ksrv_registry_init() - initialise an empty, open registry
  * @reg: the registry
+ * @max: the most connections it may hold
  */
-void ksrv_registry_init(struct ksrv_registry *reg)
+void ksrv_registry_init(struct ksrv_registry *reg, unsigned int max)
 {
 	mutex_init(&reg->lock);
 	INIT_LIST_HEAD(&reg->list);
 	reg->count = 0;
+	reg->max = max;
 	reg->closed = false;
 }
 EXPORT_SYMBOL_GPL(ksrv_registry_init);
@@ -29,19 +32,22 @@ EXPORT_SYMBOL_GPL(ksrv_registry_init);
 /**
  * ksrv_registry_add() - register a connection
  * @reg: the registry
- * @node: the connection's node, not on any list
+ * @conn: the connection, initialised by ksrv_conn_init()
  *
- * Return: 0, or -ESHUTDOWN if the registry is closed.
+ * Return: 0, -ESHUTDOWN if the registry is closed, or -EBUSY if it holds
+ * its maximum.
  */
-int ksrv_registry_add(struct ksrv_registry *reg, struct list_head *node)
+int ksrv_registry_add(struct ksrv_registry *reg, struct ksrv_conn *conn)
 {
 	int ret = 0;
 
 	mutex_lock(&reg->lock);
 	if (reg->closed) {
 		ret = -ESHUTDOWN;
+	} else if (reg->count >= reg->max) {
+		ret = -EBUSY;
 	} else {
-		list_add_tail(node, &reg->list);
+		list_add_tail(&conn->node, &reg->list);
 		reg->count++;
 	}
 	mutex_unlock(&reg->lock);
@@ -52,19 +58,19 @@ EXPORT_SYMBOL_GPL(ksrv_registry_add);
 /**
  * ksrv_registry_remove() - unregister a connection, if still registered
  * @reg: the registry
- * @node: the connection's node, as passed to ksrv_registry_add()
+ * @conn: the connection, as passed to ksrv_registry_add()
  *
- * Return: true if this call took @node off the registry: the caller now
+ * Return: true if this call took @conn off the registry: the caller now
  * owns the connection's teardown. False if somebody else (module exit,
  * through ksrv_registry_pop()) took it first.
  */
-bool ksrv_registry_remove(struct ksrv_registry *reg, struct list_head *node)
+bool ksrv_registry_remove(struct ksrv_registry *reg, struct ksrv_conn *conn)
 {
 	bool removed = false;
 
 	mutex_lock(&reg->lock);
-	if (!list_empty(node)) {
-		list_del_init(node);
+	if (!list_empty(&conn->node)) {
+		list_del_init(&conn->node);
 		reg->count--;
 		removed = true;
 	}
@@ -77,21 +83,21 @@ EXPORT_SYMBOL_GPL(ksrv_registry_remove);
  * ksrv_registry_pop() - take the oldest connection off the registry
  * @reg: the registry
  *
- * Return: the node, whose teardown the caller now owns, or NULL if the
- * registry is empty.
+ * Return: the connection, whose teardown the caller now owns, or NULL if
+ * the registry is empty.
  */
-struct list_head *ksrv_registry_pop(struct ksrv_registry *reg)
+struct ksrv_conn *ksrv_registry_pop(struct ksrv_registry *reg)
 {
-	struct list_head *node = NULL;
+	struct ksrv_conn *conn;
 
 	mutex_lock(&reg->lock);
-	if (!list_empty(&reg->list)) {
-		node = reg->list.next;
-		list_del_init(node);
+	conn = list_first_entry_or_null(&reg->list, struct ksrv_conn, node);
+	if (conn) {
+		list_del_init(&conn->node);
 		reg->count--;
 	}
 	mutex_unlock(&reg->lock);
-	return node;
+	return conn;
 }
 EXPORT_SYMBOL_GPL(ksrv_registry_pop);
 
@@ -114,21 +120,59 @@ EXPORT_SYMBOL_GPL(ksrv_registry_close);
  *	or remove from @reg
  * @arg: passed to @fn
  *
- * A node cannot leave the registry while @fn runs on it, so whatever the
- * connection keeps alive while registered (its socket) is safe to use.
+ * A connection cannot leave the registry while @fn runs on it, so its
+ * socket is safe to use.
  */
 void ksrv_registry_for_each(struct ksrv_registry *reg,
-			    void (*fn)(struct list_head *node, void *arg),
+			    void (*fn)(struct ksrv_conn *conn, void *arg),
 			    void *arg)
 {
-	struct list_head *node;
+	struct ksrv_conn *conn;
 
 	mutex_lock(&reg->lock);
-	list_for_each(node, &reg->list)
-		fn(node, arg);
+	list_for_each_entry(conn, &reg->list, node) {
+		fn(conn, arg);
+		/* Tens of thousands of connections: let others run. */
+		cond_resched();
+	}
 	mutex_unlock(&reg->lock);
 }
 EXPORT_SYMBOL_GPL(ksrv_registry_for_each);
+
+static void ksrv_conn_shutdown(struct ksrv_conn *conn, void *arg)
+{
+	kernel_sock_shutdown(conn->sock, SHUT_RDWR);
+}
+
+/**
+ * ksrv_registry_shutdown_all() - shut every registered socket down
+ * @reg: the registry, normally closed already
+ *
+ * Whatever is blocked on a connection's socket, or is woken by it, then
+ * sees the end of the stream and tears the connection down itself.
+ */
+void ksrv_registry_shutdown_all(struct ksrv_registry *reg)
+{
+	ksrv_registry_for_each(reg, ksrv_conn_shutdown, NULL);
+}
+EXPORT_SYMBOL_GPL(ksrv_registry_shutdown_all);
+
+/**
+ * ksrv_registry_count() - how many connections are registered
+ * @reg: the registry
+ *
+ * Return: the number, which may change as soon as this returns.
+ */
+unsigned int ksrv_registry_count(struct ksrv_registry *reg)
+{
+	unsigned int count;
+
+	mutex_lock(&reg->lock);
+	count = reg->count;
+	mutex_unlock(&reg->lock);
+	return count;
+}
+EXPORT_SYMBOL_GPL(ksrv_registry_count);
 
 /**
  * ksrv_registry_destroy() - release a registry that must be empty

@@ -13,6 +13,8 @@
  *             closes them, as unloading it must; SIGUSR1 probes them
  *   reset     connections aborted with a RST in mid-stream
  *   slowread  a client that stops reading: the server must stop too
+ *   refused   connections the server must close at once, unanswered (over
+ *             its connection limit)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -41,7 +43,7 @@
 
 typedef unsigned long long ull;
 
-enum mode { M_ECHO, M_HOLD, M_RESET, M_SLOWREAD };
+enum mode { M_ECHO, M_HOLD, M_RESET, M_SLOWREAD, M_REFUSED };
 
 enum cstate { C_NEW, C_CONNECTING, C_OPEN, C_DONE };
 
@@ -65,6 +67,7 @@ static const struct {
 	[M_HOLD] = { "hold", "+c:bs:w:x:" },
 	[M_RESET] = { "reset", "+c:s:x:" },
 	[M_SLOWREAD] = { "slowread", "+T:s:R:x:" },
+	[M_REFUSED] = { "refused", "+c:" },
 };
 
 static struct {
@@ -265,6 +268,11 @@ static void peer_closed(int idx, int err)
 	struct conn *c = &conn[idx];
 	uint64_t size = c->size == ENDLESS ? c->sent : c->size;
 
+	if (opt.mode == M_REFUSED) {
+		closed_by_peer++;
+		conn_close(idx);
+		return;
+	}
 	if (opt.mode == M_HOLD && ready) {
 		probe_result(idx, false);
 		if (idx < opt.conns)
@@ -756,7 +764,8 @@ usage(const char *fmt, ...)
 	      "  echo     [-c CONNS] [-s MIN] [-S MAX] [-r ROUNDS] [-H] [-x SEED]\n"
 	      "  hold     [-c CONNS] [-b] [-s CHUNK] [-w READYFILE] [-x SEED]\n"
 	      "  reset    [-c CONNS] [-s SIZE] [-x SEED]\n"
-	      "  slowread [-T SECONDS] [-s CHUNK] [-R GOFILE] [-x SEED]\n",
+	      "  slowread [-T SECONDS] [-s CHUNK] [-R GOFILE] [-x SEED]\n"
+	      "  refused  [-c CONNS]\n",
 	      stderr);
 	exit(2);
 }
@@ -918,6 +927,8 @@ int main(int argc, char **argv)
 		    bytes_ok);
 	else if (opt.mode == M_RESET)
 		say("conns=%d ok", opt.conns);
+	else if (opt.mode == M_REFUSED)
+		say("conns=%d closed_by_peer=%d ok", opt.conns, closed_by_peer);
 	else
 		say("sent=%llu echoed=%llu ok", (ull)conn[0].sent,
 		    (ull)conn[0].rcvd);

@@ -83,6 +83,35 @@ wait_for_line() {
 	done
 }
 
+# net_drops: packets the backlog dropped (loopback delivers through it)
+# and TCP connections the stack aborted for want of memory or orphan room.
+net_drops() {
+	local d=0 line
+	while read -r line; do
+		set -- $line
+		d=$((d + 0x$2))
+	done </proc/net/softnet_stat
+	echo "backlog drops $d, $(awk '/^TcpExt:/ { if (!n++) { for (i = 1; i <= NF; i++) k[i] = $i } else for (i = 1; i <= NF; i++) if (k[i] ~ /AbortOnMemory|AbortOnClose|AbortOnData/) printf "%s %s ", k[i], $i }' /proc/net/netstat)"
+}
+
+# stat_of MODULE KEY: a counter from the module's /proc/net file.
+stat_of() {
+	sed -n "s/^$2 //p" "/proc/net/$1"
+}
+
+# expect_stat MODULE KEY VALUE [SECONDS]: the counter has (or, within
+# SECONDS, reaches) VALUE.
+expect_stat() {
+	local i=0
+	while [ "$(stat_of "$1" "$2")" != "$3" ]; do
+		i=$((i + 1))
+		[ "$i" -le $((${4:-0} * 10)) ] ||
+			fail "/proc/net/$1: $2 is $(stat_of "$1" "$2"), want $3:" \
+				"$(cat "/proc/net/$1")" || return 1
+		usleep 100000
+	done
+}
+
 # dmesg_has REGEX: the kernel log of this test has a matching line.
 dmesg_has() {
 	dmesg | grep -qE "$1" || fail "dmesg lacks '$1'"

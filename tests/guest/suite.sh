@@ -104,6 +104,8 @@ t_port_in_use() {
 
 t_bad_params() {
 	params="port=0 port=65536 port=-1 backlog=0 backlog=70000"
+	params="$params max_conns=0 max_conns=1048577 idle_timeout=-1"
+	params="$params idle_timeout=604801"
 	[ "$1" = echo_async ] && params="$params bufsize=0 bufsize=1048577"
 	for p in $params; do
 		dmesg -c >/dev/null
@@ -114,6 +116,123 @@ t_bad_params() {
 	done
 	expect_load_error 22 "$1" port=abc
 	[ "$(threads_named "$1")" = 0 ] || fail "threads of $1 left: $(ps)"
+}
+
+# Where it listens: every address by default (IPv4 clients mapped onto the
+# IPv6 socket), or the one address it is given.
+t_addr() {
+	local a
+	load "$1"
+	dmesg_has "$1: listening on \[::\]:$2"
+	kecho-client -a 127.0.0.1 -p "$2" echo -c 4 -s 1 -S 10000 -x "$SEED"
+	kecho-client -a ::1 -p "$2" echo -c 4 -s 1 -S 10000 -x "$SEED"
+	unload "$1"
+
+	load "$1" addr=127.0.0.1
+	dmesg_has "$1: listening on 127.0.0.1:$2"
+	kecho-client -a 127.0.0.1 -p "$2" echo -c 4 -s 1 -S 10000 -x "$SEED"
+	for a in 127.0.0.2 ::1; do
+		! kecho-client -a $a -p "$2" -t 10 echo >/tmp/out.addr 2>&1 ||
+			fail "served on $a while bound to 127.0.0.1"
+		grep -q "refused" /tmp/out.addr || fail "$(cat /tmp/out.addr)"
+	done
+	unload "$1"
+
+	load "$1" addr=::1
+	dmesg_has "$1: listening on \[::1\]:$2"
+	kecho-client -a ::1 -p "$2" echo -c 4 -s 1 -S 10000 -x "$SEED"
+	! kecho-client -a 127.0.0.1 -p "$2" -t 10 echo >/tmp/out.addr 2>&1 ||
+		fail "served on 127.0.0.1 while bound to ::1"
+	unload "$1"
+
+	for a in 1.2.3 1.2.3.4.5 256.1.1.1 1.2.3.4:80 ::g fe80::1%lo x; do
+		dmesg -c >/dev/null
+		expect_load_error 22 "$1" addr=$a
+		dmesg_has "$1: invalid addr=$a, must be an IPv4 or IPv6 address"
+		[ "$(dmesg | grep -c "$1:")" = 1 ] ||
+			fail "want one error line for addr=$a: $(dmesg)"
+	done
+	# An address of no interface here: bind fails, and says so.
+	dmesg -c >/dev/null
+	expect_load_error 99 "$1" addr=192.0.2.1
+	dmesg_has "$1: cannot bind 192.0.2.1:$2: -99"
+}
+
+# A flood past max_conns: refused at once and counted; the connections
+# within the limit keep working.
+t_max_conns() {
+	local before i
+	load "$1" max_conns=20 backlog=256
+	hold_start within "$2" -c 20 -b
+	wait_for_file /tmp/out.within.ready 120
+	kecho-client -p "$2" -t 120 refused -c 200 >/tmp/out.refused ||
+		fail "$(cat /tmp/out.refused)"
+	grep -q "closed_by_peer=200 ok" /tmp/out.refused
+	expect_stat "$1" refused 200
+	expect_stat "$1" conns 20
+	expect_stat "$1" accepted 20
+	# The 20 still stream (the client checks every byte): the server's
+	# byte count keeps growing.
+	before=$(stat_of "$1" bytes_in)
+	i=0
+	while [ "$(stat_of "$1" bytes_in)" = "$before" ]; do
+		i=$((i + 1))
+		[ $i -le 300 ] || fail "the 20 connections stopped after the flood"
+		usleep 100000
+	done
+	unload "$1"
+	hold_wait within 20
+}
+
+# idle_timeout closes idle connections, and only those.
+t_idle_timeout() {
+	load "$1" idle_timeout=2
+	hold_start idle "$2" -c 10
+	hold_start busy "$2" -c 4 -b
+	wait_for_file /tmp/out.idle.ready 120
+	wait_for_file /tmp/out.busy.ready 120
+	# The idle ones are closed by the server, and the client then ends.
+	hold_wait idle 10
+	expect_stat "$1" idle_closed 10
+	# Twice the timeout later, the busy ones still stream.
+	sleep 4
+	kill -USR1 "$(cat /tmp/out.busy.pid)"
+	wait_for_line /tmp/out.busy "probe ok=" 60
+	grep -q "probe ok=1 fail=0" /tmp/out.busy ||
+		fail "probe failed: $(cat /tmp/out.busy)"
+	expect_stat "$1" conns 4 30
+	expect_stat "$1" idle_closed 10
+	unload "$1"
+	hold_wait busy 4
+}
+
+# The counters match what the clients did.
+t_stats() {
+	local bytes
+	load "$1"
+	[ "$(cut -d' ' -f1 "/proc/net/$1" | tr '\n' ' ')" = \
+	  "conns accepted refused idle_closed bytes_in bytes_out errors " ] ||
+		fail "format of /proc/net/$1: $(cat "/proc/net/$1")"
+	kecho-client -p "$2" -t 120 echo -c 10 -s 1 -S 20000 -r 3 -x "$SEED" \
+		>/tmp/out.stats
+	bytes=$(sed -n 's/.* bytes=\([0-9]*\) ok/\1/p' /tmp/out.stats)
+	kecho-client -a ::1 -p "$2" echo -c 5 -s 1 -S 1000 -H -x "$SEED" \
+		>/tmp/out.stats
+	bytes=$((bytes + $(sed -n 's/.* bytes=\([0-9]*\) ok/\1/p' /tmp/out.stats)))
+	expect_stat "$1" conns 0 60
+	expect_stat "$1" accepted 15
+	expect_stat "$1" bytes_in $bytes
+	expect_stat "$1" bytes_out $bytes
+	expect_stat "$1" refused 0
+	expect_stat "$1" idle_closed 0
+	expect_stat "$1" errors 0
+	kecho-client -p "$2" -t 120 reset -c 10 -x "$SEED"
+	expect_stat "$1" conns 0 60
+	expect_stat "$1" accepted 25
+	[ "$(stat_of "$1" errors)" -ge 1 ] ||
+		fail "no error counted for 10 resets: $(cat "/proc/net/$1")"
+	unload "$1"
+	[ ! -e "/proc/net/$1" ] || fail "/proc/net/$1 left after unload"
 }
 
 # 100 cycles, each loading, streaming on 10 connections, unloading.
@@ -241,7 +360,9 @@ t_async_5000_conns() {
 	wait_for_line /tmp/out.many "probe ok=" 120
 	grep -q "probe ok=[0-9]* fail=0" /tmp/out.many ||
 		fail "probe failed: $(cat /tmp/out.many)"
+	echo "info: before unload: $(net_drops), max orphans $(sysctl -n net.ipv4.tcp_max_orphans)"
 	unload echo_async
+	echo "info: after unload: $(net_drops), $(grep ^TCP: /proc/net/sockstat)"
 	hold_wait many 5000
 }
 
@@ -333,7 +454,8 @@ echo "kecho suite on $(uname -r), $(nproc) CPUs, seed $SEED, debug kernel: $DEBU
 for srv in "echo_sync 8080" "echo_async 8081"; do
 	set -- $srv
 	tests="echo_small echo_random half_close concurrent_500 unload_busy"
-	tests="$tests reload_cycles port_in_use bad_params stress_cycles"
+	tests="$tests reload_cycles port_in_use bad_params addr max_conns"
+	tests="$tests idle_timeout stats stress_cycles"
 	tests="$tests churn_20000"
 	[ $DEBUG_KERNEL = 1 ] && tests="$tests kmemleak fault_injection"
 	for t in $tests; do
