@@ -11,8 +11,9 @@
 # unpacked is cached under $KECHO_CACHE (default ~/.cache/kecho), keyed by
 # kernel version, so a new Debian kernel is picked up by itself.
 #
-# Environment: KVER (a kernel version, e.g. 6.1.0-56-amd64; default: the
-# one linux-headers-amd64 points at), KECHO_CACHE, VM_TIMEOUT (seconds,
+# Environment: KVER (kernel versions to test, e.g. "6.1.0-56-amd64"; default:
+# the one linux-headers-amd64 points at and the newest 6.12 of bookworm's
+# security archive; bench and run use the first), KECHO_CACHE, VM_TIMEOUT (seconds,
 # default 2400), VM_SMP (default 2), VM_MEM (default 2G), SUITE_FILTER
 # (run only tests whose name matches this extended regex), TEST_TIMEOUT
 # (seconds one test may take in the guest before it counts as hung).
@@ -45,11 +46,50 @@ default_kver() {
 		sed -n 's/.*linux-headers-\([^ ,]*-amd64\).*/\1/p'
 }
 
+# The newest bookworm build of a kernel series, e.g. 6.12.117+deb12-amd64.
+newest_kver() {
+	local pat="^linux-image-${1//./\\.}\\.[0-9]+\\+deb12-amd64-unsigned\$" v
+	v=$(apt-cache search --names-only "$pat" | cut -d' ' -f1 | sort -V |
+		tail -n 1)
+	if [ -z "$v" ]; then
+		apt-get update -qq
+		v=$(apt-cache search --names-only "$pat" | cut -d' ' -f1 |
+			sort -V | tail -n 1)
+	fi
+	v=${v#linux-image-}
+	echo "${v%-unsigned}"
+}
+
+# Headers for $kver: the installed package if there is one, else the
+# packages unpacked into the cache (not installed: installing a newer
+# kernel's headers would drag in half a system upgrade). The unpacked
+# Makefile names its -common directory by absolute path; point it here.
+fetch_headers() {
+	local dir=$cache/$kver/headers base=${kver%-amd64} mk p
+	if [ -d "/usr/src/linux-headers-$kver" ]; then
+		kdir=/usr/src/linux-headers-$kver
+		return
+	fi
+	kdir=$dir/usr/src/linux-headers-$kver
+	if [ ! -f "$dir/.done" ]; then
+		log "fetching linux-headers-$kver"
+		rm -rf "$dir" && mkdir -p "$dir/deb"
+		(cd "$dir/deb" && apt-get download -qq \
+			"linux-headers-$kver" "linux-headers-$base-common" \
+			"linux-kbuild-$base" 2>/dev/null)
+		for p in "$dir"/deb/*.deb; do dpkg -x "$p" "$dir"; done
+		rm -rf "$dir/deb"
+		mk=$kdir/Makefile
+		sed -i "s|include /usr/src/|include $dir/usr/src/|" "$mk"
+		touch "$dir/.done"
+	fi
+}
+
 fetch_kernel() {
 	local dir=$cache/$kver
 	if [ ! -f "$dir/vmlinuz" ]; then
 		log "fetching linux-image-$kver"
-		rm -rf "$dir" && mkdir -p "$dir/deb"
+		rm -rf "$dir/deb" "$dir/root" && mkdir -p "$dir/deb"
 		(cd "$dir/deb" && apt-get download -qq \
 			"linux-image-$kver-unsigned" 2>/dev/null)
 		dpkg -x "$dir"/deb/*.deb "$dir/root"
@@ -122,7 +162,7 @@ boot() {
 	append="$append test_timeout=${TEST_TIMEOUT:-600}"
 	# Every KASAN report, not only the first of the boot.
 	[ "$mode" = test-debug ] && append="$append kasan_multi_shot"
-	local serial=$build/serial.log
+	local serial=$build/serial-$kver.log
 	log "booting $kver under TCG (timeout ${timeout_s}s), serial log: $serial"
 	set +e
 	timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" \
@@ -167,20 +207,34 @@ bench() {
 }
 
 need_pkgs qemu-system-x86 busybox-static cpio gzip make gcc libc6-dev \
-	linux-headers-amd64 liburing-dev
+	linux-headers-amd64 liburing-dev dwarves
 [ "$mode" != bench ] || need_pkgs gnuplot-nox python3
 mkdir -p "$cache" "$build"
 if [ "$mode" = test-debug ]; then
 	kdir=$("$top/tests/qemu/debug-kernel.sh")
 	kver=$(cat "$kdir/include/config/kernel.release")
 	vmlinuz=$kdir/arch/x86/boot/bzImage
-else
-	kver=${KVER:-$(default_kver)}
-	[ -n "$kver" ] || { log "cannot tell the kernel version"; exit 1; }
-	[ -d "/usr/src/linux-headers-$kver" ] || need_pkgs "linux-headers-$kver"
-	kdir=/usr/src/linux-headers-$kver
-	fetch_kernel
+	build_all
+	make_initramfs
+	boot
+	exit
 fi
-build_all
-make_initramfs
-boot
+
+kvers=${KVER:-"$(default_kver) $(newest_kver 6.12)"}
+for kver in $kvers; do
+	[ -n "$kver" ] || { log "cannot tell the kernel version"; exit 1; }
+	fetch_headers
+	fetch_kernel
+	build_all
+	make_initramfs
+	[ "$mode" = test ] || { boot; exit; }
+	# One boot per kernel; the last line sums them up.
+	boot | tee "$build/summary" || true
+	set -- $(tail -n 1 "$build/summary")
+	passed=$((${passed:-0} + $1))
+	failed=$((${failed:-0} + $3))
+	results="${results:-}$kver: $1 passed, $3 failed; "
+done
+log "${results% }"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
