@@ -47,6 +47,7 @@ int ksrv_check_param(const char *name, const char *param, int val, int min,
 		     int max);
 int ksrv_config_check(const struct ksrv_config *cfg);
 int ksrv_listen(const struct ksrv_config *cfg, struct socket **res);
+int ksrv_bind_udp(const struct ksrv_config *cfg, struct socket **res);
 
 /* ---- conn: what the core knows of every connection ---- */
 
@@ -133,6 +134,9 @@ void ksrv_registry_destroy(struct ksrv_registry *reg);
  * @KSRV_STAT_BYTES_OUT: bytes sent
  * @KSRV_STAT_ERRORS: connections ended by an error, failed accepts and
  *	failed allocations
+ * @KSRV_STAT_DGRAMS_IN: datagrams received
+ * @KSRV_STAT_DGRAMS_OUT: datagrams sent
+ * @KSRV_STAT_DGRAMS_DROPPED: datagrams received and not answered
  * @KSRV_STAT_NR: the number of counters
  */
 enum ksrv_stat {
@@ -142,6 +146,9 @@ enum ksrv_stat {
 	KSRV_STAT_BYTES_IN,
 	KSRV_STAT_BYTES_OUT,
 	KSRV_STAT_ERRORS,
+	KSRV_STAT_DGRAMS_IN,
+	KSRV_STAT_DGRAMS_OUT,
+	KSRV_STAT_DGRAMS_DROPPED,
 	KSRV_STAT_NR,
 };
 

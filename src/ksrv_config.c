@@ -102,6 +102,58 @@ static void ksrv_any_ipv4(const struct ksrv_config *cfg,
 	sin->sin_addr.s_addr = htonl(INADDR_ANY);
 }
 
+/*
+ * A kernel socket of @type bound where @cfg says, in init_net; the name
+ * (TCP or UDP) is for the messages. IPv6 sockets take IPv4 peers too,
+ * whatever net.ipv6.bindv6only says; if the default address is asked for
+ * and IPv6 is not available (not built, or disabled at boot), the socket
+ * is IPv4 only.
+ */
+static int ksrv_socket_bind(const struct ksrv_config *cfg, int type,
+			    const char *proto, struct sockaddr_storage *ss,
+			    struct socket **res)
+{
+	struct socket *sock;
+	int ret;
+
+	ret = ksrv_parse_addr(cfg, ss);
+	if (ret)
+		return ret;
+
+	ret = sock_create_kern(&init_net, ss->ss_family, type, 0, &sock);
+	if (ret == -EAFNOSUPPORT && (!cfg->addr || !*cfg->addr)) {
+		ksrv_any_ipv4(cfg, ss);
+		ret = sock_create_kern(&init_net, AF_INET, type, 0, &sock);
+	}
+	if (ret) {
+		pr_err("%s: cannot create %s socket: %d\n", cfg->name, proto,
+		       ret);
+		return ret;
+	}
+	/* TIME_WAIT of a previous instance must not block a reload. */
+	if (type == SOCK_STREAM)
+		sock_set_reuseaddr(sock->sk);
+	if (ss->ss_family == AF_INET6)
+		sock->sk->sk_ipv6only = false;
+
+	ret = kernel_bind(sock, (struct sockaddr *)ss, sizeof(*ss));
+	if (ret == -EADDRINUSE) {
+		pr_err("%s: %s port %d is already in use\n", cfg->name, proto,
+		       cfg->port);
+		goto err_release;
+	} else if (ret) {
+		pr_err("%s: cannot bind %s %pISpc: %d\n", cfg->name, proto, ss,
+		       ret);
+		goto err_release;
+	}
+	*res = sock;
+	return 0;
+
+err_release:
+	sock_release(sock);
+	return ret;
+}
+
 /**
  * ksrv_listen() - create a kernel TCP socket listening as @cfg says
  * @cfg: checked parameters (see ksrv_config_check())
@@ -109,10 +161,9 @@ static void ksrv_any_ipv4(const struct ksrv_config *cfg,
  *
  * The socket belongs to the kernel and to init_net, not to the process that
  * loaded the module. SO_REUSEADDR is set so that connections a previous
- * instance closed, still in TIME_WAIT, do not block a reload. An IPv6
- * socket takes IPv4 clients too, whatever net.ipv6.bindv6only says; if the
- * default address is asked for and IPv6 is not available (not built, or
- * disabled at boot), the socket is IPv4 only.
+ * instance closed, still in TIME_WAIT, do not block a reload. With no
+ * address in @cfg it listens on every address, IPv6 and IPv4 on one
+ * socket, or IPv4 only where IPv6 is not available.
  *
  * Return: 0, or a negative errno after one error line naming the cause.
  */
@@ -122,47 +173,41 @@ int ksrv_listen(const struct ksrv_config *cfg, struct socket **res)
 	struct socket *sock;
 	int ret;
 
-	ret = ksrv_parse_addr(cfg, &ss);
+	ret = ksrv_socket_bind(cfg, SOCK_STREAM, "TCP", &ss, &sock);
 	if (ret)
 		return ret;
-
-	ret = sock_create_kern(&init_net, ss.ss_family, SOCK_STREAM,
-			       IPPROTO_TCP, &sock);
-	if (ret == -EAFNOSUPPORT && (!cfg->addr || !*cfg->addr)) {
-		ksrv_any_ipv4(cfg, &ss);
-		ret = sock_create_kern(&init_net, AF_INET, SOCK_STREAM,
-				       IPPROTO_TCP, &sock);
-	}
-	if (ret) {
-		pr_err("%s: cannot create socket: %d\n", cfg->name, ret);
-		return ret;
-	}
-	sock_set_reuseaddr(sock->sk);
-	if (ss.ss_family == AF_INET6)
-		sock->sk->sk_ipv6only = false;
-
-	ret = kernel_bind(sock, (struct sockaddr *)&ss, sizeof(ss));
-	if (ret == -EADDRINUSE) {
-		pr_err("%s: port %d is already in use\n", cfg->name, cfg->port);
-		goto err_release;
-	} else if (ret) {
-		pr_err("%s: cannot bind %pISpc: %d\n", cfg->name, &ss, ret);
-		goto err_release;
-	}
-
 	ret = kernel_listen(sock, cfg->backlog);
 	if (ret) {
 		pr_err("%s: cannot listen on %pISpc: %d\n", cfg->name, &ss,
 		       ret);
-		goto err_release;
+		sock_release(sock);
+		return ret;
 	}
-
-	pr_info("%s: listening on %pISpc\n", cfg->name, &ss);
+	pr_info("%s: listening on TCP %pISpc\n", cfg->name, &ss);
 	*res = sock;
 	return 0;
-
-err_release:
-	sock_release(sock);
-	return ret;
 }
 EXPORT_SYMBOL_GPL(ksrv_listen);
+
+/**
+ * ksrv_bind_udp() - create a kernel UDP socket bound as @cfg says
+ * @cfg: checked parameters (see ksrv_config_check()); backlog is unused
+ * @res: the bound socket, on success
+ *
+ * The same addresses as ksrv_listen(). No SO_REUSEADDR: UDP has no
+ * TIME_WAIT to outlive, and with it another socket could bind the same
+ * port and take the service's datagrams.
+ *
+ * Return: 0, or a negative errno after one error line naming the cause.
+ */
+int ksrv_bind_udp(const struct ksrv_config *cfg, struct socket **res)
+{
+	struct sockaddr_storage ss;
+	int ret;
+
+	ret = ksrv_socket_bind(cfg, SOCK_DGRAM, "UDP", &ss, res);
+	if (!ret)
+		pr_info("%s: listening on UDP %pISpc\n", cfg->name, &ss);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(ksrv_bind_udp);

@@ -21,6 +21,9 @@ static const char * const ksrv_stat_names[KSRV_STAT_NR] = {
 	[KSRV_STAT_BYTES_IN]	= "bytes_in",
 	[KSRV_STAT_BYTES_OUT]	= "bytes_out",
 	[KSRV_STAT_ERRORS]	= "errors",
+	[KSRV_STAT_DGRAMS_IN]	= "dgrams_in",
+	[KSRV_STAT_DGRAMS_OUT]	= "dgrams_out",
+	[KSRV_STAT_DGRAMS_DROPPED] = "dgrams_dropped",
 };
 
 static int ksrv_stats_show(struct seq_file *m, void *v)

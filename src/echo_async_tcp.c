@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * echo_async: TCP echo without a thread per connection.
+ * echo_async's TCP echo, without a thread per connection.
  *
  * Each connection is a two-state machine, reading then writing back what it
  * read, that runs as a ksrv task on the module's executor and is woken by a
@@ -10,7 +10,8 @@
  * Lifetime: a connection is registered, then its watch armed, in that order
  * (echo_async_conn_start()). Whoever takes it off the registry tears it
  * down: the connection itself when the peer goes away
- * (echo_async_conn_close()), or module exit (echo_async_conn_destroy()).
+ * (echo_async_conn_close()), or echo_async_tcp_stop() at module exit
+ * (echo_async_conn_destroy()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -20,7 +21,7 @@
 #include <linux/tcp.h>
 #include <linux/uio.h>
 
-#include "ksrv.h"
+#include "echo_async.h"
 
 /* Bytes one run of a connection echoes before it lets others run. */
 #define ECHO_ASYNC_RUN_BUDGET	(64 * 1024)
@@ -29,40 +30,6 @@
 /* How long to wait before accepting again after a transient error. */
 #define ECHO_ASYNC_ACCEPT_RETRY	(HZ / 10)
 
-static char *addr;
-module_param(addr, charp, 0444);
-MODULE_PARM_DESC(addr,
-		 "IPv4 or IPv6 address to listen on (default: all, IPv6 and IPv4)");
-
-static int port = 8081;
-module_param(port, int, 0444);
-MODULE_PARM_DESC(port, "TCP port to listen on, 1..65535 (default 8081)");
-
-static int backlog = 128;
-module_param(backlog, int, 0444);
-MODULE_PARM_DESC(backlog, "listen() backlog, 1..65535 (default 128)");
-
-static int bufsize = 4096;
-module_param(bufsize, int, 0444);
-MODULE_PARM_DESC(bufsize,
-		 "Bytes read at once per connection, 1..1048576 (default 4096)");
-
-/* An idle connection costs its socket and this module about 5 KB. */
-static int max_conns = 65536;
-module_param(max_conns, int, 0444);
-MODULE_PARM_DESC(max_conns,
-		 "Connections served at once; more are closed at once, 1..1048576 (default 65536)");
-
-static int idle_timeout;
-module_param(idle_timeout, int, 0444);
-MODULE_PARM_DESC(idle_timeout,
-		 "Seconds without data before a connection is closed, 0 (off)..604800 (default 0)");
-
-static bool unbound;
-module_param(unbound, bool, 0444);
-MODULE_PARM_DESC(unbound,
-		 "Run connections on an unbound workqueue instead of per-CPU (default N)");
-
 enum echo_async_state {
 	ECHO_ASYNC_READING,
 	ECHO_ASYNC_WRITING,
@@ -70,7 +37,7 @@ enum echo_async_state {
 
 /**
  * struct echo_async_conn - one client connection
- * @base: the socket, in srv.conns until its teardown is claimed
+ * @base: the socket, in echo_async.conns until its teardown is claimed
  * @task: runs echo_async_conn_run()
  * @watch: wakes @task when @sock is ready
  * @state: reading from, or writing back to, the peer
@@ -90,11 +57,8 @@ struct echo_async_conn {
 
 static struct {
 	struct socket *listen;
-	struct ksrv_executor executor;
 	struct ksrv_task accept_task;
 	struct ksrv_watch listen_watch;
-	struct ksrv_registry conns;
-	struct ksrv_stats stats;
 	struct ksrv_idle idle;
 } srv;
 
@@ -106,21 +70,21 @@ static int echo_async_conn_read(struct echo_async_conn *conn)
 	int ret;
 
 	if (!conn->buf) {
-		conn->buf = kmalloc(bufsize, GFP_KERNEL);
+		conn->buf = kmalloc(echo_async.bufsize, GFP_KERNEL);
 		if (!conn->buf)
 			return -ENOMEM;
 	}
 	iov.iov_base = conn->buf;
-	iov.iov_len = bufsize;
-	ret = kernel_recvmsg(conn->base.sock, &msg, &iov, 1, bufsize,
-			     MSG_DONTWAIT);
+	iov.iov_len = echo_async.bufsize;
+	ret = kernel_recvmsg(conn->base.sock, &msg, &iov, 1,
+			     echo_async.bufsize, MSG_DONTWAIT);
 	if (ret == -EAGAIN) {
 		/* Idle: an idle connection holds no buffer. */
 		kfree(conn->buf);
 		conn->buf = NULL;
 	} else if (ret > 0) {
 		ksrv_conn_touch(&conn->base);
-		ksrv_stats_add(&srv.stats, KSRV_STAT_BYTES_IN, ret);
+		ksrv_stats_add(&echo_async.stats, KSRV_STAT_BYTES_IN, ret);
 		conn->len = ret;
 		conn->off = 0;
 		conn->state = ECHO_ASYNC_WRITING;
@@ -144,7 +108,7 @@ static int echo_async_conn_write(struct echo_async_conn *conn)
 	if (ret <= 0)
 		return ret ? ret : -EPIPE;
 	ksrv_conn_touch(&conn->base);
-	ksrv_stats_add(&srv.stats, KSRV_STAT_BYTES_OUT, ret);
+	ksrv_stats_add(&echo_async.stats, KSRV_STAT_BYTES_OUT, ret);
 	conn->off += ret;
 	if (conn->off == conn->len) {
 		conn->state = ECHO_ASYNC_READING;
@@ -166,7 +130,7 @@ static void echo_async_conn_close(struct echo_async_conn *conn)
 	ksrv_watch_disarm(&conn->watch);
 	/* A wake-up that came before the disarm may have queued us again. */
 	ksrv_task_cancel(&conn->task);
-	if (!ksrv_registry_remove(&srv.conns, &conn->base))
+	if (!ksrv_registry_remove(&echo_async.conns, &conn->base))
 		return;	/* exit owns it, and waits for this run to return */
 	echo_async_conn_free(conn);
 }
@@ -206,7 +170,7 @@ static void echo_async_conn_run(struct work_struct *work)
 	return;
 
 error:
-	ksrv_stats_add(&srv.stats, KSRV_STAT_ERRORS, 1);
+	ksrv_stats_add(&echo_async.stats, KSRV_STAT_ERRORS, 1);
 close:
 	echo_async_conn_close(conn);
 }
@@ -218,26 +182,26 @@ static void echo_async_conn_start(struct socket *sock)
 
 	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
 	if (!conn) {
-		ksrv_stats_add(&srv.stats, KSRV_STAT_ERRORS, 1);
+		ksrv_stats_add(&echo_async.stats, KSRV_STAT_ERRORS, 1);
 		sock_release(sock);
 		return;
 	}
 	ksrv_conn_init(&conn->base, sock);
 	conn->state = ECHO_ASYNC_READING;
-	ksrv_task_init(&conn->task, &srv.executor, echo_async_conn_run);
+	ksrv_task_init(&conn->task, &echo_async.executor, echo_async_conn_run);
 	ksrv_watch_init(&conn->watch, sock, &conn->task, EPOLLIN);
 	tcp_sock_set_nodelay(sock->sk);
 
 	/* Registered before armed: once armed, it may close itself. */
-	ret = ksrv_registry_add(&srv.conns, &conn->base);
+	ret = ksrv_registry_add(&echo_async.conns, &conn->base);
 	if (ret) {
 		/* Over max_conns, closed at once; or exit has begun. */
 		if (ret == -EBUSY)
-			ksrv_stats_add(&srv.stats, KSRV_STAT_REFUSED, 1);
+			ksrv_stats_add(&echo_async.stats, KSRV_STAT_REFUSED, 1);
 		echo_async_conn_free(conn);
 		return;
 	}
-	ksrv_stats_add(&srv.stats, KSRV_STAT_ACCEPTED, 1);
+	ksrv_stats_add(&echo_async.stats, KSRV_STAT_ACCEPTED, 1);
 	ksrv_watch_arm(&conn->watch);
 }
 
@@ -260,7 +224,7 @@ static void echo_async_accept_run(struct work_struct *work)
 			 * until the next handshake wakes us, so retry soon.
 			 */
 			pr_warn_ratelimited("accept failed: %d\n", ret);
-			ksrv_stats_add(&srv.stats, KSRV_STAT_ERRORS, 1);
+			ksrv_stats_add(&echo_async.stats, KSRV_STAT_ERRORS, 1);
 			ksrv_task_wake_after(&srv.accept_task,
 					     ECHO_ASYNC_ACCEPT_RETRY);
 			return;
@@ -270,64 +234,38 @@ static void echo_async_accept_run(struct work_struct *work)
 	ksrv_task_wake(&srv.accept_task);
 }
 
-static int __init echo_async_init(void)
+/**
+ * echo_async_tcp_start() - listen and serve TCP echo
+ * @cfg: where to listen
+ * @idle_timeout: seconds a connection may stay idle; 0: for ever
+ *
+ * Return: 0, or a negative errno after one error line.
+ */
+int echo_async_tcp_start(const struct ksrv_config *cfg,
+			 unsigned int idle_timeout)
 {
-	struct ksrv_config cfg = {
-		.name = KBUILD_MODNAME,
-		.addr = addr,
-		.port = port,
-		.backlog = backlog,
-	};
 	int ret;
 
-	ret = ksrv_config_check(&cfg);
+	ret = ksrv_listen(cfg, &srv.listen);
 	if (ret)
 		return ret;
-	ret = ksrv_check_param(KBUILD_MODNAME, "bufsize", bufsize, 1, 1048576);
-	if (ret)
-		return ret;
-	ret = ksrv_check_param(KBUILD_MODNAME, "max_conns", max_conns, 1,
-			       1048576);
-	if (ret)
-		return ret;
-	ret = ksrv_check_param(KBUILD_MODNAME, "idle_timeout", idle_timeout, 0,
-			       604800);
-	if (ret)
-		return ret;
-
-	ksrv_registry_init(&srv.conns, max_conns);
-	ret = ksrv_stats_init(&srv.stats, KBUILD_MODNAME, &srv.conns);
-	if (ret)
-		goto err_registry;
-	ret = ksrv_executor_init(&srv.executor, KBUILD_MODNAME,
-				 unbound);
-	if (ret) {
-		pr_err("cannot create workqueue: %d\n", ret);
-		goto err_stats;
-	}
-
-	ret = ksrv_listen(&cfg, &srv.listen);
-	if (ret)
-		goto err_executor;
-
-	ksrv_task_init(&srv.accept_task, &srv.executor,
+	ksrv_task_init(&srv.accept_task, &echo_async.executor,
 		       echo_async_accept_run);
-	ksrv_watch_init(&srv.listen_watch, srv.listen,
-			&srv.accept_task, EPOLLIN);
+	ksrv_watch_init(&srv.listen_watch, srv.listen, &srv.accept_task,
+			EPOLLIN);
 	ksrv_watch_arm(&srv.listen_watch);
-	ksrv_idle_start(&srv.idle, &srv.conns, &srv.stats, idle_timeout);
+	ksrv_idle_start(&srv.idle, &echo_async.conns, &echo_async.stats,
+			idle_timeout);
 	return 0;
-
-err_executor:
-	ksrv_executor_destroy(&srv.executor);
-err_stats:
-	ksrv_stats_destroy(&srv.stats);
-err_registry:
-	ksrv_registry_destroy(&srv.conns);
-	return ret;
 }
 
-static void __exit echo_async_exit(void)
+/**
+ * echo_async_tcp_stop() - stop accepting and tear every connection down
+ *
+ * Connections closing themselves meanwhile may still be running when this
+ * returns; destroying the executor waits for them.
+ */
+void echo_async_tcp_stop(void)
 {
 	struct ksrv_conn *base;
 
@@ -337,8 +275,8 @@ static void __exit echo_async_exit(void)
 	sock_release(srv.listen);
 	ksrv_idle_stop(&srv.idle);
 
-	ksrv_registry_close(&srv.conns);
-	while ((base = ksrv_registry_pop(&srv.conns))) {
+	ksrv_registry_close(&echo_async.conns);
+	while ((base = ksrv_registry_pop(&echo_async.conns))) {
 		echo_async_conn_destroy(container_of(base,
 						     struct echo_async_conn,
 						     base));
@@ -349,17 +287,4 @@ static void __exit echo_async_exit(void)
 		 */
 		cond_resched();
 	}
-
-	/* Waits for connections that were closing themselves meanwhile. */
-	ksrv_executor_destroy(&srv.executor);
-	ksrv_stats_destroy(&srv.stats);
-	ksrv_registry_destroy(&srv.conns);
-	pr_info("unloaded\n");
 }
-
-module_init(echo_async_init);
-module_exit(echo_async_exit);
-
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("kecho developers");
-MODULE_DESCRIPTION("In-kernel TCP echo server on a workqueue executor and socket reactor");
