@@ -4,7 +4,41 @@
 # make test     run the test suite in a QEMU guest
 # make test-debug  the same on a KASAN/lockdep/kmemleak kernel built from source
 # make bench    benchmark against user-space servers (QUICK=1: a small run)
+# make check    checkpatch --strict, a W=1 build and a sparse build
+# make install  install the modules into KDIR's kernel's extra/, then depmod
+#               (INSTALL_MOD_PATH= stages them under another root)
+# make dkms-install / dkms-remove   the same through DKMS, as kecho/<version>
 KDIR ?= /lib/modules/$(shell uname -r)/build
+
+# The version the modules report, worked out as src/Kbuild does: git
+# describe --tags --always --dirty (without taking .git/index.lock), else the
+# VERSION file of a DKMS copy, else "unknown".
+KECHO_VERSION := $(shell { { test -e .git && \
+	v=$$(git describe --tags --always) && \
+	if GIT_OPTIONAL_LOCKS=0 git status --porcelain -uno | grep -q .; \
+	then echo $$v-dirty; else echo $$v; fi; } || cat VERSION; } \
+	2>/dev/null | head -n 1 | tr -cd 'A-Za-z0-9._+~-')
+KECHO_VERSION := $(or $(KECHO_VERSION),unknown)
+
+# The release of the kernel in KDIR, from its utsrelease.h: Debian's headers'
+# include/config/kernel.release (which modules_install would use) says
+# 6.1.192 where the kernel is 6.1.0-56-amd64.
+KREL = $(shell sed -n 's/^.define UTS_RELEASE "\(.*\)"$$/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+
+# Debian's headers ask modules_install to sign with a key they do not ship
+# (sign-file then fails, noisily but harmlessly): sign only if KDIR's
+# CONFIG_MODULE_SIG_KEY exists, as in a kernel built from source with one.
+SIG_KEY = $(shell sed -n 's/^CONFIG_MODULE_SIG_KEY="\(.*\)"$$/\1/p' \
+	$(KDIR)/.config 2>/dev/null)
+NO_SIGN = $(if $(SIG_KEY),$(if $(wildcard $(KDIR)/$(SIG_KEY) \
+	$(filter /%,$(SIG_KEY))),,CONFIG_MODULE_SIG_ALL=))
+
+# What a DKMS copy of the sources holds (generated *.mod.c left out).
+DKMS_FILES := Makefile $(filter-out %.mod.c,$(wildcard src/*.c)) \
+	$(wildcard src/*.h) src/Kbuild
+DKMS_SOURCE_TREE ?= /usr/src
+DKMS ?= dkms
 
 all: modules
 
@@ -26,9 +60,55 @@ bench:
 run:
 	tests/qemu/vm.sh run
 
+check:
+	tests/host/check.sh
+
+version:
+	@echo $(KECHO_VERSION)
+
+kver-ok:
+	@test -n "$(KREL)" || { echo "no kernel tree at KDIR=$(KDIR)" \
+		"(no include/generated/utsrelease.h); set KDIR=" >&2; exit 1; }
+
+# depmod by hand: kbuild's skips itself without a System.map, which
+# Debian's headers do not have.
+install: kver-ok modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/src KERNELRELEASE=$(KREL) \
+		INSTALL_MOD_DIR=extra $(NO_SIGN) modules_install
+	PATH="$$PATH:/sbin:/usr/sbin" depmod -a \
+		$(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KREL)
+
+# The sources DKMS builds from: $(DKMS_SOURCE_TREE)/kecho-<version>.
+dkms-src:
+	rm -rf $(DKMS_SOURCE_TREE)/kecho-$(KECHO_VERSION)
+	mkdir -p $(DKMS_SOURCE_TREE)/kecho-$(KECHO_VERSION)/src
+	cp --parents $(DKMS_FILES) $(DKMS_SOURCE_TREE)/kecho-$(KECHO_VERSION)/
+	sed 's/@VERSION@/$(KECHO_VERSION)/' dkms.conf \
+		>$(DKMS_SOURCE_TREE)/kecho-$(KECHO_VERSION)/dkms.conf
+	echo $(KECHO_VERSION) >$(DKMS_SOURCE_TREE)/kecho-$(KECHO_VERSION)/VERSION
+
+# A version already added (the same commit, rebuilt) is removed first.
+dkms-install: kver-ok
+	$(DKMS) status -m kecho -v $(KECHO_VERSION) | grep -q . && \
+		$(DKMS) remove -m kecho -v $(KECHO_VERSION) --all || true
+	$(MAKE) dkms-src
+	$(DKMS) add -m kecho -v $(KECHO_VERSION)
+	$(DKMS) build -m kecho -v $(KECHO_VERSION) -k $(KREL) \
+		--kernelsourcedir $(KDIR)
+	$(DKMS) install -m kecho -v $(KECHO_VERSION) -k $(KREL)
+
+# Every version of kecho DKMS knows, not only the current one.
+dkms-remove:
+	for v in $$($(DKMS) status -m kecho | \
+		sed -n 's|^kecho/\([^,:]*\)[,:].*|\1|p' | sort -u); do \
+		$(DKMS) remove -m kecho -v $$v --all || exit 1; \
+		rm -rf $(DKMS_SOURCE_TREE)/kecho-$$v; \
+	done
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/src clean 2>/dev/null || \
 		rm -f src/*.o src/*.ko src/*.mod* src/.*.cmd src/Module.symvers src/modules.order
 	rm -rf build
 
-.PHONY: all modules tools test test-debug bench run clean
+.PHONY: all modules tools test test-debug bench run check version kver-ok \
+	install dkms-src dkms-install dkms-remove clean

@@ -129,5 +129,6 @@ module_init(echo_async_init);
 module_exit(echo_async_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KECHO_VERSION);
 MODULE_AUTHOR("kecho developers");
 MODULE_DESCRIPTION("In-kernel TCP and UDP echo server on a workqueue executor and socket reactor");

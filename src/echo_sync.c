@@ -265,5 +265,6 @@ module_init(echo_sync_init);
 module_exit(echo_sync_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KECHO_VERSION);
 MODULE_AUTHOR("kecho developers");
 MODULE_DESCRIPTION("In-kernel TCP echo server, one thread per connection");

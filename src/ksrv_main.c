@@ -6,5 +6,6 @@
 #include <linux/module.h>
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KECHO_VERSION);
 MODULE_AUTHOR("kecho developers");
 MODULE_DESCRIPTION("Core for in-kernel TCP services: listener, registry, threads, executor, reactor");

@@ -30,7 +30,6 @@ fi
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 hash=$(cat "$here/kernel/guest.config" "$here/kernel/debug.config" |
 	sha256sum | cut -c1-12)
-src=$cache/linux-source-$srcver
 out=$cache/debug-$srcver-$hash
 
 if [ -f "$out/.kecho-done" ]; then
@@ -38,13 +37,7 @@ if [ -f "$out/.kecho-done" ]; then
 	exit 0
 fi
 
-if [ ! -f "$src/Makefile" ]; then
-	log "unpacking linux-source $srcver"
-	rm -rf "$src" "$src.tmp" && mkdir -p "$src.tmp"
-	tar -xJf /usr/src/linux-source-6.1.tar.xz -C "$src.tmp" \
-		--strip-components=1
-	mv "$src.tmp" "$src"
-fi
+src=$("$here/linux-source.sh")
 
 rm -rf "$out" && mkdir -p "$out"
 log "configuring $out"

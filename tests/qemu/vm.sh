@@ -229,12 +229,23 @@ for kver in $kvers; do
 	build_all
 	make_initramfs
 	[ "$mode" = test ] || { boot; exit; }
-	# One boot per kernel; the last line sums them up.
-	boot | tee "$build/summary" || true
-	set -- $(tail -n 1 "$build/summary")
-	passed=$((${passed:-0} + $1))
-	failed=$((${failed:-0} + $3))
-	results="${results:-}$kver: $1 passed, $3 failed; "
+	# Host side first (DKMS and make install against this kernel), then
+	# one boot; the last line sums every run up.
+	for run in host guest; do
+		if [ $run = host ]; then
+			KDIR=$kdir "$top/tests/host/dkms.sh"
+		else
+			boot
+		fi | tee "$build/summary" || true
+		set -- $(tail -n 1 "$build/summary")
+		case "$*" in
+		[0-9]*" passed, "[0-9]*" failed"*) ;;
+		*) set -- 0 passed, 1 failed ;;
+		esac
+		passed=$((${passed:-0} + $1))
+		failed=$((${failed:-0} + $3))
+		results="${results:-}$kver $run: $1 passed, $3 failed; "
+	done
 done
 log "${results% }"
 echo "$passed passed, $failed failed"

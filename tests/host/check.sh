@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: static checks, nothing loaded, src/ left as it is.
+#   checkpatch  scripts/checkpatch.pl --strict over src/*.c and src/*.h,
+#               from Debian's linux-source-6.1 (tests/qemu/linux-source.sh)
+#   W=1         a build with the kernel's extra warnings (and kernel-doc)
+#   sparse      a build with C=2: sparse on every file
+# The builds run on copies of the sources (make dkms-src) in a temporary
+# directory, against the stock headers: the kernel linux-headers-amd64
+# depends on, or KDIR. Prints PASS/FAIL per check and "N passed, N failed";
+# fails if checkpatch reports any error, warning or check, or if a build
+# fails or prints a warning.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/host/lib.sh"
+
+need_pkgs sparse perl make gcc || exit 1
+kdir=$(stock_kdir) || exit 1
+[ -f "$kdir/Makefile" ] || { log "no kernel tree at $kdir"; exit 1; }
+ksrc=$("$top/tests/qemu/linux-source.sh") || exit 1
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kecho-check.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0 failed=0
+pass() { echo "PASS: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+
+cd "$top" || exit 1
+version=$(make -s --no-print-directory version)
+files=()
+for f in src/*.c src/*.h; do
+	case $f in *.mod.c) continue ;; esac
+	files+=("$f")
+done
+
+# checkpatch: one line per finding (--terse), all three kinds count.
+perl "$ksrc/scripts/checkpatch.pl" --strict --no-tree --terse --show-types \
+	-f "${files[@]}" >"$tmp/checkpatch.out" 2>&1
+rc=$?
+e=$(grep -c ': ERROR:' "$tmp/checkpatch.out")
+w=$(grep -c ': WARNING:' "$tmp/checkpatch.out")
+c=$(grep -c ': CHECK:' "$tmp/checkpatch.out")
+summary="${#files[@]} files: $e errors, $w warnings, $c checks"
+if [ "$rc" = 0 ] && [ $((e + w + c)) = 0 ]; then
+	pass "checkpatch ($summary)"
+else
+	grep -v '^total: ' "$tmp/checkpatch.out" | sed 's/^/  /'
+	fail "checkpatch: $summary"
+fi
+
+# A build of a fresh copy with extra make arguments; any warning fails it.
+# Without the kernel's vmlinux, kbuild says it skips BTF: not a warning.
+check_build() {
+	local name=$1 rc n
+	# No '=' in the path: make would take M=.../W=1/... for an assignment.
+	local dir=$tmp/${name//[^A-Za-z0-9]/_}
+	shift
+	make -s -C "$top" --no-print-directory dkms-src \
+		KECHO_VERSION="$version" DKMS_SOURCE_TREE="$dir" \
+		>"$dir.out" 2>&1 &&
+		make -s -C "$kdir" M="$dir/kecho-$version/src" -j"$(nproc)" \
+		"$@" modules >"$dir.out" 2>&1
+	rc=$?
+	grep -v '^Skipping BTF generation' "$dir.out" >"$dir.diag"
+	n=$(grep -cE 'warning:|WARNING:' "$dir.diag")
+	if [ "$rc" = 0 ] && [ "$n" = 0 ]; then
+		pass "$name build ($* against $kdir: no warnings)"
+	else
+		sed "s|$dir/kecho-[^/]*/||g; s/^/  /" "$dir.diag"
+		fail "$name build: $n warnings, make exit status $rc"
+	fi
+}
+check_build W=1 W=1
+check_build sparse C=2
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
