@@ -20,6 +20,7 @@
 #include <linux/slab.h>
 #include <linux/tcp.h>
 #include <linux/uio.h>
+#include <net/sock.h>
 
 #include "echo_async.h"
 
@@ -29,6 +30,8 @@
 #define ECHO_ASYNC_ACCEPT_BUDGET 64
 /* How long to wait before accepting again after a transient error. */
 #define ECHO_ASYNC_ACCEPT_RETRY	(HZ / 10)
+/* How long to wait before writing again after running out of memory. */
+#define ECHO_ASYNC_NOMEM_RETRY	(HZ / 10)
 
 enum echo_async_state {
 	ECHO_ASYNC_READING,
@@ -160,8 +163,18 @@ static void echo_async_conn_run(struct work_struct *work)
 			ret = echo_async_conn_write(conn);
 			budget -= ret;
 		}
-		if (ret == -EAGAIN)
+		if (ret == -EAGAIN) {
+			/*
+			 * A write with nothing of ours queued failed for want
+			 * of memory, not of room: no ACK will come to free
+			 * some and wake us, so poll for it.
+			 */
+			if (conn->state == ECHO_ASYNC_WRITING &&
+			    !READ_ONCE(conn->base.sock->sk->sk_wmem_queued))
+				ksrv_task_wake_after(&conn->task,
+						     ECHO_ASYNC_NOMEM_RETRY);
 			return;	/* the watch wakes us when ready */
+		}
 		if (ret < 0)
 			goto error;
 	}

@@ -287,11 +287,14 @@ static inline struct ksrv_task *ksrv_task_of(struct work_struct *work)
  * Safe from any context, atomic included. A task that is running when it is
  * woken runs once more after it returns, so a wake-up is never lost; a task
  * woken many times before it gets to run runs only once. A task waiting
- * for a ksrv_task_wake_after() runs when that delay ends.
+ * out a ksrv_task_wake_after() delay runs now: the readiness it was
+ * polling for may be what woke it.
  */
 static inline void ksrv_task_wake(struct ksrv_task *task)
 {
-	queue_delayed_work(task->executor->wq, &task->dwork, 0);
+	if (!queue_delayed_work(task->executor->wq, &task->dwork, 0) &&
+	    timer_pending(&task->dwork.timer))
+		mod_delayed_work(task->executor->wq, &task->dwork, 0);
 }
 
 /**
