@@ -14,6 +14,9 @@
  *   pipe    DEPTH messages in flight per connection
  *   stream  back-to-back messages, at most DEPTH * MSGSIZE bytes unechoed
  *           (default window 64 KiB); the same framing, so checked too
+ *   udp     rr over UDP: a connected datagram socket per "connection", one
+ *           datagram in flight; one not echoed within 200 ms is counted
+ *           lost and sent again, and a late echo of it is ignored
  *
  * Correctness first: message SEQ of connection ID starts with SEQ (64 bits,
  * little-endian), ID (32 bits) and MSGSIZE (32 bits), truncated if the
@@ -59,13 +62,15 @@
 #define STREAM_WINDOW	65536		/* default bytes unechoed, stream */
 #define MAX_STAMPS	(1ULL << 30)	/* bytes of send timestamps */
 #define NS		1000000000ULL
+#define UDP_LOSS_NS	(200 * 1000000ULL)	/* udp: echo deadline */
+#define UDP_MAX		65507		/* largest IPv4 UDP payload */
 
 /* Log-linear histogram of ns: 128 linear buckets per power of two. */
 #define SUB_BITS	7
 #define NBUCKETS	((64 - SUB_BITS + 1) << SUB_BITS)
 
-enum mode { RR, PIPE, STREAM };
-static const char *const mode_names[] = { "rr", "pipe", "stream" };
+enum mode { RR, PIPE, STREAM, UDP };
+static const char *const mode_names[] = { "rr", "pipe", "stream", "udp" };
 
 static struct {
 	struct sockaddr_storage addr;
@@ -98,7 +103,7 @@ struct worker {
 	struct conn *conns;
 	unsigned int nconns;
 	uint8_t *txbuf, *rxbuf;
-	uint64_t requests, bytes, errors, max_ns;
+	uint64_t requests, bytes, errors, max_ns, lost;
 	uint64_t hist[NBUCKETS];
 };
 
@@ -404,6 +409,67 @@ static uint64_t unechoed(const struct conn *c)
 	return (c->tx_seq - c->rx_seq) * opt.size + c->tx_pos - c->rx_pos;
 }
 
+/* udp: one datagram, the whole message or an error; late echoes ignored. */
+static void conn_recv_udp(struct worker *w, struct conn *c)
+{
+	ssize_t n = recv(c->fd, w->rxbuf, IOSIZE, MSG_TRUNC);
+	uint64_t t = now_ns(), seq = 0;
+	long bad;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		/* ICMP port unreachable: the server is not there (yet). */
+		if (errno == ECONNREFUSED)
+			return;
+		report("connection %" PRIu32 ": %s", c->id, strerror(errno));
+		conn_fail(w, c);
+		return;
+	}
+	for (int i = 7; n >= 8 && i >= 0; i--)
+		seq = seq << 8 | w->rxbuf[i];
+	if (n >= 8 && seq < c->rx_seq)
+		return;		/* the echo of a datagram sent again */
+	if ((size_t)n != opt.size || c->tx_seq == c->rx_seq) {
+		report("connection %" PRIu32 ": a datagram of %zd bytes, "
+		       "expected %zu bytes of message %" PRIu64 "%s", c->id, n,
+		       opt.size, c->rx_seq,
+		       c->tx_seq == c->rx_seq ? ", not sent yet" : "");
+		conn_fail(w, c);
+		return;
+	}
+	bad = msg_check(w->rxbuf, c->id, c->rx_seq, 0, n);
+	if (bad >= 0) {
+		report_mismatch(c, w->rxbuf, n, bad);
+		conn_fail(w, c);
+		return;
+	}
+	if (t >= t_warm && t < t_end) {
+		w->bytes += n;
+		complete(w, c, t);
+	}
+	c->rx_seq++;
+	conn_send(w, c);
+}
+
+/* udp: what is past its deadline was lost; send it again. */
+static void udp_resend_lost(struct worker *w)
+{
+	uint64_t t = now_ns();
+
+	for (unsigned int i = 0; i < w->nconns; i++) {
+		struct conn *c = &w->conns[i];
+
+		if (!c->open || c->tx_seq == c->rx_seq ||
+		    t - c->stamps[0] < UDP_LOSS_NS)
+			continue;
+		w->lost++;
+		c->tx_seq = c->rx_seq;
+		c->tx_pos = 0;
+		conn_send(w, c);
+	}
+}
+
 static void conn_recv(struct worker *w, struct conn *c)
 {
 	ssize_t n = recv(c->fd, w->rxbuf, IOSIZE, 0);
@@ -460,12 +526,14 @@ static int conn_start(struct worker *w, struct conn *c)
 	int one = 1;
 
 	c->fd = socket(opt.addr.ss_family,
-		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		       (opt.mode == UDP ? SOCK_DGRAM : SOCK_STREAM) |
+		       SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		report("socket: %s", strerror(errno));
 		return -1;
 	}
-	if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
+	if (opt.mode != UDP &&
+	    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
 		die("TCP_NODELAY: %s", strerror(errno));
 	if (connect(c->fd, (struct sockaddr *)&opt.addr, opt.addrlen) &&
 	    errno != EINPROGRESS) {
@@ -548,18 +616,24 @@ static void run(struct worker *w)
 		if (now >= t_end)
 			break;
 		n = epoll_wait(w->epfd, evs, MAX_EVENTS,
+			       opt.mode == UDP ? 10 :
 			       (t_end - now) / 1000000 + 1);
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (int i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 
-			if (c->open && (evs[i].events &
-					(EPOLLIN | EPOLLERR | EPOLLHUP)))
+			if (c->open && opt.mode == UDP &&
+			    (evs[i].events & (EPOLLIN | EPOLLERR)))
+				conn_recv_udp(w, c);
+			else if (c->open && (evs[i].events &
+					     (EPOLLIN | EPOLLERR | EPOLLHUP)))
 				conn_recv(w, c);
 			if (c->open && (evs[i].events & EPOLLOUT))
 				conn_send(w, c);
 		}
+		if (opt.mode == UDP)
+			udp_resend_lost(w);
 	}
 }
 
@@ -685,7 +759,7 @@ static int results(struct worker *ws, const struct sample *s0,
 		   const struct sample *s1)
 {
 	static uint64_t hist[NBUCKETS];
-	uint64_t req = 0, bytes = 0, errors = 0, max = 0;
+	uint64_t req = 0, bytes = 0, errors = 0, max = 0, lost = 0;
 	uint64_t fmin = UINT64_MAX, fmax = 0;
 	double secs = (t_end - t_warm) / 1e9, hz = sysconf(_SC_CLK_TCK);
 	double p[5], srv = -1, self = -1, pid = -1;
@@ -698,6 +772,7 @@ static int results(struct worker *ws, const struct sample *s0,
 		req += w->requests;
 		bytes += w->bytes;
 		errors += w->errors;
+		lost += w->lost;
 		max = w->max_ns > max ? w->max_ns : max;
 		for (unsigned int i = 0; i < NBUCKETS; i++)
 			hist[i] += w->hist[i];
@@ -731,12 +806,12 @@ static int results(struct worker *ws, const struct sample *s0,
 	       "depth=%u duration=%.2f requests=%" PRIu64 " req/s=%.0f "
 	       "MB/s=%.2f p50=%.1fus p90=%.1fus p99=%.1fus p99.9=%.1fus "
 	       "max=%.1fus fair_min=%" PRIu64 " fair_max=%" PRIu64
-	       " errors=%" PRIu64 " server_cpu_us_per_req=%.2f "
+	       " errors=%" PRIu64 " lost=%" PRIu64 " server_cpu_us_per_req=%.2f "
 	       "client_cpu_us_per_req=%.2f%s\n",
 	       opt.label, mode_names[opt.mode], opt.conns, opt.threads,
 	       opt.size, opt.depth, secs, req, req / secs, bytes / secs / 1e6,
-	       p[0], p[1], p[2], p[3], p[4], fmin, fmax, errors, srv, self,
-	       extra);
+	       p[0], p[1], p[2], p[3], p[4], fmin, fmax, errors, lost, srv,
+	       self, extra);
 	if (opt.csv)
 		printf("csv,%s,%s,%u,%u,%zu,%u,%.2f,%.2f,%" PRIu64 ",%.0f,"
 		       "%.2f,%.1f,%.1f,%.1f,%.1f,%.1f,%" PRIu64 ",%" PRIu64
@@ -754,7 +829,7 @@ static int results(struct worker *ws, const struct sample *s0,
 static void __attribute__((noreturn)) usage(void)
 {
 	fputs("usage: echo-bench -a ADDR -p PORT [-c CONNS] [-T THREADS] "
-	      "[-m rr|pipe|stream]\n"
+	      "[-m rr|pipe|stream|udp]\n"
 	      "         [-s MSGSIZE] [-d DEPTH] [-w WARMUP_S] "
 	      "[-t DURATION_S] [--csv]\n"
 	      "         [--label NAME] [--server-pid PID]\n"
@@ -828,11 +903,11 @@ static void parse(int argc, char **argv)
 					       "--server-pid");
 			break;
 		case 'm':
-			for (opt.mode = RR; opt.mode <= STREAM; opt.mode++)
+			for (opt.mode = RR; opt.mode <= UDP; opt.mode++)
 				if (!strcmp(optarg, mode_names[opt.mode]))
 					break;
-			if (opt.mode > STREAM)
-				die("-m %s: not rr, pipe or stream", optarg);
+			if (opt.mode > UDP)
+				die("-m %s: not rr, pipe, stream or udp", optarg);
 			break;
 		default:
 			usage();
@@ -844,8 +919,11 @@ static void parse(int argc, char **argv)
 	/* The label goes into both outputs unquoted. */
 	if (!*opt.label || strpbrk(opt.label, ",=\" \t\n"))
 		die("--label %s: no commas, '=', quotes or spaces", opt.label);
-	if (opt.mode == RR && opt.depth > 1)
-		die("-d: rr has one message in flight; use -m pipe");
+	if ((opt.mode == RR || opt.mode == UDP) && opt.depth > 1)
+		die("-d: %s has one message in flight", mode_names[opt.mode]);
+	if (opt.mode == UDP && opt.size > UDP_MAX)
+		die("-s %zu: a UDP datagram carries at most %d bytes", opt.size,
+		    UDP_MAX);
 	if (!opt.depth)
 		opt.depth = opt.mode == PIPE ? 16 : opt.mode == STREAM ?
 			    (STREAM_WINDOW + opt.size - 1) / opt.size : 1;

@@ -532,14 +532,16 @@ t_bench_smoke() {
 			pid=$!
 			wait_for_line /tmp/out.peer listening 30 ;;
 		esac
-		for mode in rr pipe stream; do
+		modes="rr pipe stream"
+		[ "$srv" = echo_async ] && modes="$modes udp"
+		for mode in $modes; do
 			echo-bench -a 127.0.0.1 -p 9000 -c 8 -m "$mode" -s 1000 \
 				-w 0 -t 1 >/tmp/out.bench 2>&1 ||
 				fail "$srv $mode: $(cat /tmp/out.bench)"
 			grep -q " errors=0 " /tmp/out.bench ||
 				fail "$srv $mode: $(cat /tmp/out.bench)"
 		done
-		echo "info: $srv $(grep -o 'req/s=[0-9.]*' /tmp/out.bench) (stream)"
+		echo "info: $srv $(grep -o 'req/s=[0-9.]*' /tmp/out.bench) ($mode)"
 		if [ -n "$pid" ]; then
 			kill "$pid"
 			wait "$pid"
