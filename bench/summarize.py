@@ -19,9 +19,14 @@ KERNEL = ("echo_sync", "echo_async")
 def main(out):
     with open(os.path.join(out, "raw.csv")) as f:
         rows = [r for r in csv.DictReader(f)]
-    cells = {}
+    cells, failed = {}, {}
     for r in rows:
         key = (int(r["size"]), int(r["conns"]), r["label"])
+        # A failed run (errors, or nothing measured) is counted, not
+        # averaged in as zero requests/s.
+        if int(r["errors"]) or not int(r["requests"]):
+            failed[key] = failed.get(key, 0) + 1
+            continue
         cells.setdefault(key, []).append(r)
     servers = sorted({k[2] for k in cells},
                      key=lambda s: (s not in KERNEL, s))
@@ -50,7 +55,7 @@ def main(out):
                     "p99_us": round(med(key, "p99_us"), 1),
                     "cpu_us_per_req": round(
                         med(key, "server_cpu_us_per_req"), 2),
-                    "errors": sum(int(r["errors"]) for r in cells[key]),
+                    "failed_runs": failed.get(key, 0),
                     "ratio_to_best_peer": round(m / best, 2) if best else "",
                 })
     with open(os.path.join(out, "summary.csv"), "w", newline="") as f:
@@ -67,18 +72,21 @@ def main(out):
         f.write("# Benchmark summary\n\nMedian requests/s (request/response, "
                 "one message in flight per connection), min-max over the "
                 "runs, p99 latency, server CPU per request, and the ratio "
-                "to the best user-space peer in the same cell.\n\n")
+                "to the best user-space peer in the same cell. A run that "
+                "failed (an error, or nothing measured) is left out of the "
+                "median and counted in the last column.\n\n")
         for size in sizes:
             f.write(f"## {size}-byte messages\n\n| conns | server | req/s "
-                    "| min-max | p99 us | CPU us/req | vs best peer |\n"
-                    "|---|---|---|---|---|---|---|\n")
+                    "| min-max | p99 us | CPU us/req | vs best peer "
+                    "| failed runs |\n|---|---|---|---|---|---|---|---|\n")
             for s in summary:
                 if s["size"] != size:
                     continue
                 f.write(f"| {s['conns']} | {s['server']} | {s['req_per_s']} "
                         f"| {s['min']}-{s['max']} | {s['p99_us']} "
                         f"| {s['cpu_us_per_req']} "
-                        f"| {s['ratio_to_best_peer']} |\n")
+                        f"| {s['ratio_to_best_peer']} "
+                        f"| {s['failed_runs']} |\n")
             f.write("\n")
         if mem:
             f.write("## Memory per idle connection\n\nGuest memory "
@@ -88,8 +96,42 @@ def main(out):
                     "bytes per connection |\n|---|---|---|\n")
             for s, n, b in mem:
                 f.write(f"| {s} | {n} | {b} |\n")
+        write_profile(out, f)
 
     plot(out, servers, sizes, conns, summary)
+
+
+def write_profile(out, f):
+    """The profiled cell: CPU split and context switches, then perf."""
+    path = os.path.join(out, "profile.csv")
+    if not os.path.exists(path):
+        return
+    with open(path) as p:
+        prof = list(csv.DictReader(p))
+    if not prof:
+        return
+    f.write("\n## Profile: 64-byte messages, 256 connections\n\n"
+            "Where the guest's two vCPUs went over 2 s of the run (from "
+            "/proc/stat), and context switches per request; the perf "
+            "profile of the next 2 s is in perf.txt.\n\n| server | req/s "
+            "| ctxt/req | user % | system % | softirq % | idle % |\n"
+            "|---|---|---|---|---|---|---|\n")
+    for r in prof:
+        f.write(f"| {r['server']} | {r['req_per_s']} | {r['ctxt_per_req']} "
+                f"| {r['user_pct']} | {r['sys_pct']} | {r['softirq_pct']} "
+                f"| {r['idle_pct']} |\n")
+    perf = os.path.join(out, "perf.txt")
+    if not os.path.exists(perf):
+        return
+    top = {}
+    with open(perf) as p:
+        for line in p:
+            srv, _, rest = line.rstrip("\n").partition(",")
+            if len(top.setdefault(srv, [])) < 8:
+                top[srv].append(" ".join(rest.split()))
+    f.write("\nTop of the perf profile (self time, all CPUs):\n\n")
+    for srv, lines in top.items():
+        f.write(f"**{srv}**\n\n```\n" + "\n".join(lines) + "\n```\n\n")
 
 
 def plot(out, servers, sizes, conns, summary):

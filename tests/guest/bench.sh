@@ -6,13 +6,17 @@
 # and every server's work to vCPU 0: user-space servers with taskset,
 # echo_async with unbound=1 and the unbound workqueue cpumask, echo_sync's
 # threads with taskset once connected. Rows go to the console prefixed
-# "csv," (echo-bench) and "mem," (memory per idle connection).
-# Usage: bench.sh QUICK   (1: a small matrix, for a smoke run)
+# "csv," (echo-bench), "mem," (memory per idle connection), "prof," and
+# "perf," (the profiled cell).
+# Usage: bench.sh QUICK   (1: a small matrix, for a smoke run; mem: only
+# the memory per idle connection and the profiled cell)
 . /tests/lib.sh
 
 PORT=9000
 if [ "$1" = 1 ]; then
 	SIZES="64 4096" CONNS="1 256" REPS=1 WARM=1 DUR=2 IDLE=1000
+elif [ "$1" = mem ]; then
+	SIZES= CONNS= REPS=0 WARM=1 DUR=2 IDLE=10000
 else
 	SIZES="64 512 4096" CONNS="1 16 256 1000" REPS=3 WARM=1 DUR=2 IDLE=10000
 fi
@@ -22,12 +26,15 @@ NSERVERS=6
 server_pid=
 start_server() {
 	case $1 in
+	# Their connection limits (1024 for echo_sync) lifted for the
+	# 10,000 idle connections.
 	echo_sync)
-		modload "$MODDIR/echo_sync.ko" port=$PORT backlog=4096 >/dev/null ;;
+		modload "$MODDIR/echo_sync.ko" port=$PORT backlog=4096 \
+			max_conns=20000 >/dev/null ;;
 	echo_async)
 		echo 1 >/sys/devices/virtual/workqueue/cpumask
 		modload "$MODDIR/echo_async.ko" port=$PORT backlog=4096 \
-			unbound=1 >/dev/null ;;
+			max_conns=20000 unbound=1 >/dev/null ;;
 	*)
 		taskset 1 "$1" -p $PORT -b 4096 >/tmp/server.out 2>&1 &
 		server_pid=$!
@@ -74,7 +81,8 @@ run_cell() {
 	fi
 	taskset 2 echo-bench -a 127.0.0.1 -p $PORT -c "$conns" -m rr \
 		-s "$size" -w "$WARM" -t "$DUR" --csv --label "$srv" $extra \
-		>/tmp/bench.out 2>&1 || echo "bench: $srv failed: $(cat /tmp/bench.out)"
+		>/tmp/bench.out 2>&1 ||
+		echo "bench: $srv failed: $(grep -v '^csv,' /tmp/bench.out)"
 	[ -z "$pin" ] || wait "$pin"
 	grep '^csv,' /tmp/bench.out
 	echo "bench: $(grep -o 'req/s=[0-9.]*' /tmp/bench.out) $srv size=$size conns=$conns"
@@ -92,15 +100,68 @@ measure_idle() {
 	kecho-client -p $PORT -t 600 hold -c "$IDLE" -w /tmp/idle.ready \
 		>/tmp/idle.out 2>&1 &
 	client=$!
-	wait_for_file /tmp/idle.ready 600
+	# Until all are connected, or the client gave up.
+	while [ ! -e /tmp/idle.ready ] && kill -0 "$client" 2>/dev/null; do
+		usleep 100000
+	done
 	sleep 2
 	after=$(mem_available_kb)
-	echo "mem,$srv,$IDLE,$(((before - after) * 1024 / IDLE))"
-	kill "$client"
+	if [ -e /tmp/idle.ready ]; then
+		echo "mem,$srv,$IDLE,$(((before - after) * 1024 / IDLE))"
+	else
+		echo "bench: $srv: $IDLE idle connections failed: $(cat /tmp/idle.out)"
+	fi
+	kill "$client" 2>/dev/null
 	wait "$client" || true
 	rm -f /tmp/idle.ready
 	stop_server "$srv"
 	sleep 1
+}
+
+# cpu_counters: busy-state jiffies of all CPUs and context switches, as
+# "user system softirq idle total ctxt".
+cpu_counters() {
+	awk '$1 == "cpu" { u = $2 + $3; s = $4 + $7; q = $8; i = $5 + $6
+			   t = u + s + q + i + $9 }
+	     $1 == "ctxt" { c = $2 }
+	     END { print u, s, q, i, t, c }' /proc/stat
+}
+
+# One cell profiled (64 bytes, 256 connections): where the CPU goes (user,
+# system, softirq, idle; context switches per request) over 2 s, then a
+# perf profile (cpu-clock sampling, all CPUs, kernel and user) over 3 s,
+# all inside the measured 12 s (perf takes a few seconds to start here).
+# Rows: "prof,server,req_per_s,ctxt_per_req,user%,sys%,softirq%,idle%" and
+# "perf,server,<a line of perf report>".
+profile_cell() {
+	local srv=$1 bench pin= c0 c1
+	start_server "$srv"
+	if [ "$srv" = echo_sync ]; then
+		pin_sync_threads 1 &
+		pin=$!
+	fi
+	taskset 2 echo-bench -a 127.0.0.1 -p $PORT -c 256 -m rr -s 64 \
+		-w 2 -t 12 >/tmp/bench.out 2>&1 &
+	bench=$!
+	sleep 3
+	c0=$(cpu_counters)
+	sleep 2
+	c1=$(cpu_counters)
+	perf record -a -g -F 499 -e cpu-clock -o /tmp/perf.data -- sleep 3 \
+		>/dev/null 2>&1 || echo "bench: perf record failed for $srv"
+	wait $bench || echo "bench: $srv failed: $(cat /tmp/bench.out)"
+	[ -z "$pin" ] || wait "$pin"
+	echo "$c0 $c1 $(sed -n 's/.* req\/s=\([0-9.]*\) .*/\1/p' /tmp/bench.out)" |
+		awk -v srv="$srv" '{ t = $11 - $5; r = $13 * 2
+			printf "prof,%s,%d,%.2f,%.0f,%.0f,%.0f,%.0f\n", srv, $13,
+			r ? ($12 - $6) / r : 0, 100 * ($7 - $1) / t,
+			100 * ($8 - $2) / t, 100 * ($9 - $3) / t,
+			100 * ($10 - $4) / t }'
+	perf report -i /tmp/perf.data --stdio --no-children --sort dso,sym \
+		-g none --percent-limit 1.5 2>/dev/null |
+		grep -v '^#' | grep . | head -n 30 | sed "s/^/perf,$srv,/"
+	rm -f /tmp/perf.data
+	stop_server "$srv"
 }
 
 ncells=0
@@ -125,5 +186,11 @@ while [ $rep -lt $REPS ]; do
 done
 for srv in $SERVERS; do
 	measure_idle "$srv"
+done
+echo 0 >/proc/sys/kernel/kptr_restrict
+echo -1 >/proc/sys/kernel/perf_event_paranoid
+echo "bench: profiling 64 bytes x 256 connections"
+for srv in echo_async echo_sync peer-epoll-mt peer-uring; do
+	profile_cell "$srv"
 done
 echo "bench: done"

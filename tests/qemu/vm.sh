@@ -5,7 +5,8 @@
 # either run the test suite in the guest (vm.sh test), run it on the debug
 # kernel built by debug-kernel.sh (vm.sh test-debug), or give the user a
 # guest with both servers loaded and ports forwarded (vm.sh run), or run
-# the benchmark and write bench/results/ (vm.sh bench; QUICK=1: small).
+# the benchmark and write bench/results/ (vm.sh bench; QUICK=1: small;
+# QUICK=mem: only memory per idle connection and the profile).
 #
 # Nothing is ever loaded into the host's kernel. What is downloaded or
 # unpacked is cached under $KECHO_CACHE (default ~/.cache/kecho), keyed by
@@ -134,6 +135,16 @@ make_initramfs() {
 			cp "$kmods/drivers/$m.ko" "$root/lib/net/"
 		done
 	fi
+	# The benchmark profiles one cell with the host's perf, which is
+	# dynamically linked: its libraries come along, at the same paths.
+	if [ "$mode" = bench ] && command -v perf >/dev/null; then
+		for f in "$(command -v perf)" $(ldd "$(command -v perf)" |
+			awk '{ for (i = 1; i <= NF; i++)
+				if ($i ~ /^\//) print $i }'); do
+			mkdir -p "$root$(dirname "$f")"
+			cp -L "$f" "$root$f"
+		done
+	fi
 	chmod +x "$root/init"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) \
 		>"$build/initramfs.gz"
@@ -202,14 +213,21 @@ bench() {
 	grep -q '^bench: done' "$serial" ||
 		{ echo "vm: benchmark did not finish; see $serial"; return 1; }
 	mkdir -p "$out"
-	grep '^csv,' "$serial" | sed 's/^csv,//' >"$out/raw.csv"
+	# QUICK=mem measures memory and the profile again, keeping the matrix.
+	[ "${QUICK:-0}" = mem ] ||
+		grep '^csv,' "$serial" | sed 's/^csv,//' >"$out/raw.csv"
 	grep '^mem,' "$serial" | sed 's/^mem,//' >"$out/memory.csv"
+	{
+		echo "server,req_per_s,ctxt_per_req,user_pct,sys_pct,softirq_pct,idle_pct"
+		grep '^prof,' "$serial" | sed 's/^prof,//'
+	} >"$out/profile.csv"
+	grep '^perf,' "$serial" | sed 's/^perf,//' >"$out/perf.txt"
 	python3 "$top/bench/summarize.py" "$out"
 }
 
 need_pkgs qemu-system-x86 busybox-static cpio gzip make gcc libc6-dev \
 	linux-headers-amd64 liburing-dev dwarves
-[ "$mode" != bench ] || need_pkgs gnuplot-nox python3
+[ "$mode" != bench ] || need_pkgs gnuplot-nox python3 linux-perf
 mkdir -p "$cache" "$build"
 if [ "$mode" = test-debug ]; then
 	kdir=$("$top/tests/qemu/debug-kernel.sh")
