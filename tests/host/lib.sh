@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # Helpers for the host-side checks (check.sh, dkms.sh); sourced, not run.
-# The same package and kernel-version logic as tests/qemu/vm.sh.
+# tests/qemu/vm.sh sources it too, for need_pkgs and default_kver.
 
 log() { printf '[%s] %s\n' "${0##*/}" "$*" >&2; }
 

@@ -26,26 +26,9 @@ cache=${KECHO_CACHE:-$HOME/.cache/kecho}
 build=$top/build
 timeout_s=${VM_TIMEOUT:-2400}
 
+# need_pkgs and default_kver, shared with the host-side checks.
+. "$top/tests/host/lib.sh"
 log() { printf '[vm] %s\n' "$*" >&2; }
-
-need_pkgs() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-			grep -q 'ok installed' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	log "installing ${missing[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "${missing[@]}" >/dev/null
-}
-
-# The kernel whose headers linux-headers-amd64 depends on.
-default_kver() {
-	dpkg-query -W -f='${Depends}' linux-headers-amd64 |
-		sed -n 's/.*linux-headers-\([^ ,]*-amd64\).*/\1/p'
-}
 
 # The newest bookworm build of a kernel series, e.g. 6.12.117+deb12-amd64.
 newest_kver() {
