@@ -200,18 +200,12 @@ static int __init echo_sync_init(void)
 		.addr = addr,
 		.port = port,
 		.backlog = backlog,
+		.max_conns = max_conns,
+		.idle_timeout = idle_timeout,
 	};
 	int ret;
 
 	ret = ksrv_config_check(&cfg);
-	if (ret)
-		return ret;
-	ret = ksrv_check_param(KBUILD_MODNAME, "max_conns", max_conns, 1,
-			       1048576);
-	if (ret)
-		return ret;
-	ret = ksrv_check_param(KBUILD_MODNAME, "idle_timeout", idle_timeout, 0,
-			       604800);
 	if (ret)
 		return ret;
 

@@ -35,12 +35,16 @@
  *	address, IPv6 and IPv4 on one socket where IPv6 is available
  * @port: TCP port, 1..65535
  * @backlog: listen() backlog, 1..65535
+ * @max_conns: connections served at once, 1..1048576
+ * @idle_timeout: seconds a connection may move no byte, 0 (for ever)..604800
  */
 struct ksrv_config {
 	const char *name;
 	const char *addr;
 	int port;
 	int backlog;
+	int max_conns;
+	int idle_timeout;
 };
 
 int ksrv_check_param(const char *name, const char *param, int val, int min,

@@ -51,7 +51,15 @@ int ksrv_config_check(const struct ksrv_config *cfg)
 	ret = ksrv_check_param(cfg->name, "port", cfg->port, 1, 65535);
 	if (ret)
 		return ret;
-	return ksrv_check_param(cfg->name, "backlog", cfg->backlog, 1, 65535);
+	ret = ksrv_check_param(cfg->name, "backlog", cfg->backlog, 1, 65535);
+	if (ret)
+		return ret;
+	ret = ksrv_check_param(cfg->name, "max_conns", cfg->max_conns, 1,
+			       1048576);
+	if (ret)
+		return ret;
+	return ksrv_check_param(cfg->name, "idle_timeout", cfg->idle_timeout,
+				0, 604800);
 }
 EXPORT_SYMBOL_GPL(ksrv_config_check);
 
