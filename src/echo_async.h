@@ -26,8 +26,7 @@ struct echo_async {
 
 extern struct echo_async echo_async;
 
-int echo_async_tcp_start(const struct ksrv_config *cfg,
-			 unsigned int idle_timeout);
+int echo_async_tcp_start(const struct ksrv_config *cfg);
 void echo_async_tcp_stop(void);
 int echo_async_udp_start(const struct ksrv_config *cfg);
 void echo_async_udp_stop(void);

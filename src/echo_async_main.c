@@ -86,7 +86,7 @@ static int __init echo_async_init(void)
 		goto err_stats;
 	}
 
-	ret = echo_async_tcp_start(&cfg, idle_timeout);
+	ret = echo_async_tcp_start(&cfg);
 	if (ret)
 		goto err_executor;
 	if (udp) {

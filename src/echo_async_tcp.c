@@ -249,13 +249,11 @@ static void echo_async_accept_run(struct work_struct *work)
 
 /**
  * echo_async_tcp_start() - listen and serve TCP echo
- * @cfg: where to listen
- * @idle_timeout: seconds a connection may stay idle; 0: for ever
+ * @cfg: where to listen, and how long a connection may stay idle
  *
  * Return: 0, or a negative errno after one error line.
  */
-int echo_async_tcp_start(const struct ksrv_config *cfg,
-			 unsigned int idle_timeout)
+int echo_async_tcp_start(const struct ksrv_config *cfg)
 {
 	int ret;
 
@@ -268,7 +266,7 @@ int echo_async_tcp_start(const struct ksrv_config *cfg,
 			EPOLLIN);
 	ksrv_watch_arm(&srv.listen_watch);
 	ksrv_idle_start(&srv.idle, &echo_async.conns, &echo_async.stats,
-			idle_timeout);
+			cfg->idle_timeout);
 	return 0;
 }
 

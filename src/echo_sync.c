@@ -122,25 +122,27 @@ static void echo_sync_conn_start(struct socket *sock)
 	static unsigned int next_id;
 	struct echo_sync_conn *conn;
 	struct task_struct *task;
-
 	int ret;
 
 	conn = kmalloc(sizeof(*conn), GFP_KERNEL);
-	if (!conn)
-		goto err_nomem;
+	if (!conn) {
+		ksrv_stats_add(&srv.stats, KSRV_STAT_ERRORS, 1);
+		goto err_release;
+	}
 	ksrv_conn_init(&conn->base, sock);
 	conn->buf = kmalloc(ECHO_SYNC_BUFSIZE, GFP_KERNEL);
-	if (!conn->buf)
-		goto err_nomem;
+	if (!conn->buf) {
+		ksrv_stats_add(&srv.stats, KSRV_STAT_ERRORS, 1);
+		goto err_free;
+	}
 
 	/* Registered before its thread runs, so exit finds the socket. */
 	ret = ksrv_registry_add(&srv.conns, &conn->base);
-	if (ret == -EBUSY) {
-		/* Over max_conns: closed at once, the others keep going. */
-		ksrv_stats_add(&srv.stats, KSRV_STAT_REFUSED, 1);
+	if (ret) {
+		/* Over max_conns, closed at once; or exit has begun. */
+		if (ret == -EBUSY)
+			ksrv_stats_add(&srv.stats, KSRV_STAT_REFUSED, 1);
 		goto err_free;
-	} else if (ret) {
-		goto err_free;	/* exit closed the registry */
 	}
 
 	task = ksrv_threads_spawn(&srv.threads, echo_sync_conn_thread,
@@ -157,13 +159,10 @@ static void echo_sync_conn_start(struct socket *sock)
 
 err_unregister:
 	ksrv_registry_remove(&srv.conns, &conn->base);
-	goto err_free;
-err_nomem:
-	ksrv_stats_add(&srv.stats, KSRV_STAT_ERRORS, 1);
 err_free:
-	if (conn)
-		kfree(conn->buf);
+	kfree(conn->buf);
 	kfree(conn);
+err_release:
 	sock_release(sock);
 }
 
