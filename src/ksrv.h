@@ -10,7 +10,8 @@
  * thread-per-connection bookkeeping that lets exit wait for every thread
  * (threads), and, for event-driven services, an executor (a module-owned
  * workqueue that runs tasks) and a reactor (socket readiness turned into
- * task wake-ups) (executor, reactor).
+ * task wake-ups) (executor, reactor), and for services that answer with
+ * the data they received, a way to send it back without copying it (tcp).
  */
 #ifndef KSRV_H
 #define KSRV_H
@@ -25,6 +26,8 @@
 #include <linux/poll.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+
+#include "ksrv_compat.h"
 
 /* ---- config: parameters and the listening socket (ksrv_config.c) ---- */
 
@@ -354,5 +357,14 @@ void ksrv_watch_init(struct ksrv_watch *watch, struct socket *sock,
 void ksrv_watch_arm(struct ksrv_watch *watch);
 void ksrv_watch_disarm(struct ksrv_watch *watch);
 void ksrv_watch_set_interest(struct ksrv_watch *watch, __poll_t interest);
+
+/* ---- tcp: received data sent back by reference (ksrv_tcp.c) ---- */
+
+struct sk_buff;
+struct sock;
+
+int ksrv_tcp_send_skb(struct sock *sk, struct sk_buff *skb,
+		      unsigned int offset, size_t len, bool zerocopy);
+void ksrv_tcp_prepare_softirq(struct sock *sk);
 
 #endif /* KSRV_H */

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sending received TCP data back out without copying it.
+ *
+ * A service that reads with read_sock gets the skbs themselves, still in
+ * the socket's receive queue. ksrv_tcp_send_skb() sends a range of one on a
+ * TCP socket: page fragments by reference (the new skb takes a reference on
+ * each page, so the received skb can be freed at once), linear data and
+ * pages that cannot be referenced (slab memory) by copying, frag_list
+ * included. Every piece but the last carries MSG_MORE, so that a range
+ * spread over several fragments leaves as full segments even with
+ * TCP_NODELAY.
+ *
+ * ksrv_tcp_prepare_softirq() lets a socket be sent on from softirq, so that
+ * a service can answer from its sk_data_ready callback.
+ */
+#include <linux/module.h>
+#include <linux/skbuff.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "ksrv.h"
+#include "ksrv_compat.h"
+
+struct ksrv_tcp_cursor {
+	struct sock *sk;
+	unsigned int skip;	/* bytes before the range */
+	size_t left;		/* bytes of the range not yet sent */
+	size_t sent;
+	bool zerocopy;
+};
+
+/*
+ * Sends what falls inside the range of one piece of an skb: @len bytes at
+ * @offset of @page, or at @data for linear data.
+ * Return: 0 to go on, -EAGAIN after a short send, or a negative errno.
+ */
+static int ksrv_tcp_send_piece(struct ksrv_tcp_cursor *c, struct page *page,
+			       void *data, unsigned int offset,
+			       unsigned int len)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	struct bio_vec bvec;
+	struct kvec kvec;
+	int ret;
+
+	if (c->skip >= len) {
+		c->skip -= len;
+		return 0;
+	}
+	offset += c->skip;
+	len = min_t(size_t, len - c->skip, c->left);
+	c->skip = 0;
+	if (len < c->left)
+		msg.msg_flags |= MSG_MORE;
+
+	if (!page) {
+		kvec.iov_base = data + offset;
+		kvec.iov_len = len;
+		iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kvec, 1, len);
+		ret = tcp_sendmsg_locked(c->sk, &msg, len);
+	} else if (c->zerocopy && sendpage_ok(page)) {
+		ret = ksrv_compat_tcp_send_page(c->sk, page, offset, len,
+						msg.msg_flags);
+	} else {
+		bvec_set_page(&bvec, page, len, offset);
+		iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, len);
+		ret = tcp_sendmsg_locked(c->sk, &msg, len);
+	}
+	if (ret < 0)
+		return ret;
+	c->sent += ret;
+	c->left -= ret;
+	return ret < len ? -EAGAIN : 0;
+}
+
+/* An skb's own data: its linear part, then its page fragments. */
+static int ksrv_tcp_send_own(struct ksrv_tcp_cursor *c, struct sk_buff *skb)
+{
+	struct skb_shared_info *shinfo = skb_shinfo(skb);
+	int ret, i;
+
+	ret = ksrv_tcp_send_piece(c, NULL, skb->data, 0, skb_headlen(skb));
+	for (i = 0; !ret && c->left && i < shinfo->nr_frags; i++) {
+		skb_frag_t *frag = &shinfo->frags[i];
+
+		ret = ksrv_tcp_send_piece(c, skb_frag_page(frag), NULL,
+					  skb_frag_off(frag),
+					  skb_frag_size(frag));
+	}
+	return ret;
+}
+
+/**
+ * ksrv_tcp_send_skb() - send a range of an skb's data on a TCP socket
+ * @sk: the TCP socket to send on, locked: lock_sock(), or its spinlock in
+ *	softirq after ksrv_tcp_prepare_softirq()
+ * @skb: the skb holding the data, e.g. one a read_sock actor was given
+ * @offset: where the range starts in @skb's data
+ * @len: the range's length; at most @skb->len - @offset
+ * @zerocopy: send page fragments by reference rather than copying them
+ *
+ * Never blocks. The pages sent by reference are shared with @skb and with
+ * whoever filled them: the caller must not change them.
+ *
+ * Return: bytes sent, fewer than @len if the socket's send buffer filled or
+ * memory ran short; or, if none were sent, a negative errno (-EAGAIN for no
+ * room or no memory, -EPIPE after a shutdown, the socket's error).
+ */
+int ksrv_tcp_send_skb(struct sock *sk, struct sk_buff *skb,
+		      unsigned int offset, size_t len, bool zerocopy)
+{
+	struct ksrv_tcp_cursor c = {
+		.sk = sk,
+		.skip = offset,
+		.left = len,
+		.zerocopy = zerocopy,
+	};
+	struct sk_buff *iter;
+	int ret;
+
+	ret = ksrv_tcp_send_own(&c, skb);
+	skb_walk_frags(skb, iter) {
+		if (ret || !c.left)
+			break;
+		ret = ksrv_tcp_send_own(&c, iter);
+	}
+	return c.sent ? c.sent : ret;
+}
+EXPORT_SYMBOL_GPL(ksrv_tcp_send_skb);
+
+/**
+ * ksrv_tcp_prepare_softirq() - let a socket be sent on from softirq
+ * @sk: the socket, locked with lock_sock(), before any callback that sends
+ *	from softirq is installed
+ *
+ * The send path allocates with @sk->sk_allocation, and may copy into the
+ * current task's page fragment: from softirq the one is not allowed to
+ * sleep and the other belongs to whichever task was interrupted.
+ */
+void ksrv_tcp_prepare_softirq(struct sock *sk)
+{
+	sk->sk_allocation = GFP_ATOMIC;
+	ksrv_compat_sk_no_task_frag(sk);
+}
+EXPORT_SYMBOL_GPL(ksrv_tcp_prepare_softirq);
