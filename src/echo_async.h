@@ -15,13 +15,15 @@
  * @executor: runs every task of the module
  * @conns: the live TCP connections
  * @stats: the module's counters, in /proc/net/echo_async
- * @bufsize: bytes a TCP connection reads at once
+ * @zerocopy: TCP echoes pages by reference, not by copying them
+ * @softirq: TCP echoes from softirq when it can (run to completion)
  */
 struct echo_async {
 	struct ksrv_executor executor;
 	struct ksrv_registry conns;
 	struct ksrv_stats stats;
-	size_t bufsize;
+	bool zerocopy;
+	bool softirq;
 };
 
 extern struct echo_async echo_async;

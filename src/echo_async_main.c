@@ -26,10 +26,15 @@ static int backlog = 128;
 module_param(backlog, int, 0444);
 MODULE_PARM_DESC(backlog, "listen() backlog, 1..65535 (default 128)");
 
-static int bufsize = 4096;
-module_param(bufsize, int, 0444);
-MODULE_PARM_DESC(bufsize,
-		 "Bytes read at once per connection, 1..1048576 (default 4096)");
+static bool zerocopy = true;
+module_param(zerocopy, bool, 0444);
+MODULE_PARM_DESC(zerocopy,
+		 "Echo TCP data by reference to the received pages, not by copying it (default Y)");
+
+static bool softirq = true;
+module_param(softirq, bool, 0444);
+MODULE_PARM_DESC(softirq,
+		 "Echo TCP data from softirq as it arrives, when the socket is free (default Y)");
 
 /* An idle connection costs its socket and this module about 5 KB. */
 static int max_conns = 65536;
@@ -69,11 +74,9 @@ static int __init echo_async_init(void)
 	ret = ksrv_config_check(&cfg);
 	if (ret)
 		return ret;
-	ret = ksrv_check_param(KBUILD_MODNAME, "bufsize", bufsize, 1, 1048576);
-	if (ret)
-		return ret;
 
-	echo_async.bufsize = bufsize;
+	echo_async.zerocopy = zerocopy;
+	echo_async.softirq = softirq;
 	ksrv_registry_init(&echo_async.conns, max_conns);
 	ret = ksrv_stats_init(&echo_async.stats, KBUILD_MODNAME,
 			      &echo_async.conns);

@@ -21,9 +21,12 @@ fail() {
 }
 
 # load MODULE [PARAM=VALUE...]: must succeed.
+# load MODULE [PARAM=VALUE...]: echo_async also gets $ECHO_ASYNC_PARAMS,
+# for the tests run again with its other data paths.
 load() {
 	local m=$1
 	shift
+	[ "$m" != echo_async ] || set -- "$@" ${ECHO_ASYNC_PARAMS:-}
 	modload "$MODDIR/$m.ko" "$@" || fail "loading $m $*"
 }
 

@@ -106,7 +106,6 @@ t_bad_params() {
 	params="port=0 port=65536 port=-1 backlog=0 backlog=70000"
 	params="$params max_conns=0 max_conns=1048577 idle_timeout=-1"
 	params="$params idle_timeout=604801"
-	[ "$1" = echo_async ] && params="$params bufsize=0 bufsize=1048577"
 	for p in $params; do
 		dmesg -c >/dev/null
 		expect_load_error 22 "$1" "$p"
@@ -115,6 +114,10 @@ t_bad_params() {
 			fail "want one error line for $p: $(dmesg)"
 	done
 	expect_load_error 22 "$1" port=abc
+	if [ "$1" = echo_async ]; then
+		expect_load_error 22 "$1" zerocopy=maybe
+		expect_load_error 22 "$1" softirq=2
+	fi
 	[ "$(threads_named "$1")" = 0 ] || fail "threads of $1 left: $(ps)"
 }
 
@@ -567,6 +570,19 @@ for t in no_threads 5000_conns slow_reader resets unload_mixed udp_sizes \
 	 udp_flood udp_loop udp_port_in_use udp_unload_flood; do
 	run_test "echo_async.$t" "t_async_$t"
 done
+# echo_async's TCP data path, the default being zero-copy and run to
+# completion in softirq: the same echo again from its task only
+# (softirq=0), and copying (zerocopy=0), each byte-exact at every size,
+# with sends coming back short, and through an unload mid-stream.
+for variant in task:softirq=0 copy:"zerocopy=0 softirq=0" \
+	       copy_softirq:zerocopy=0; do
+	ECHO_ASYNC_PARAMS=${variant#*:}
+	for t in echo_random half_close unload_busy; do
+		run_test "echo_async.${variant%%:*}.$t" "t_$t" echo_async 8081
+	done
+	run_test "echo_async.${variant%%:*}.slow_reader" t_async_slow_reader
+done
+ECHO_ASYNC_PARAMS=
 run_test both_loaded t_both_loaded
 run_test bench_smoke t_bench_smoke
 
