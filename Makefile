@@ -3,7 +3,10 @@
 # make run      boot a QEMU guest with both servers, ports forwarded to the host
 # make test     run the test suite in a QEMU guest
 # make test-debug  the same on a KASAN/lockdep/kmemleak kernel built from source
-# make bench    benchmark against user-space servers (QUICK=1: a small run)
+# make bench    benchmark against user-space servers (QUICK=1: a small run;
+#               REPS=5: repetitions per cell): wall-clock, 2 vCPUs
+# make bench MODE=icount  the deterministic headline: 1 vCPU, QEMU -icount,
+#               req/s and MB/s from instructions executed, not host time
 # make check    checkpatch --strict, a W=1 build and a sparse build
 # make install  install the modules into KDIR's kernel's extra/, then depmod
 #               (INSTALL_MOD_PATH= stages them under another root)

@@ -26,10 +26,18 @@
  * reset or a close by the server are errors, and any error means exit 1.
  * Content is regenerated, never stored, so partial writes cost nothing.
  *
+ * MB/s: bytes echoed back to the client within the window, in 10^6 bytes
+ * per second (echoes only, not the bytes sent).
+ *
  * Server CPU per request: non-idle jiffies of /proc/stat over the window,
  * minus this process's own CPU (getrusage) over the same window, divided by
  * the requests. It therefore counts any work of the machine outside this
  * process, in-kernel servers and softirq network processing included.
+ * Machine CPU per request is all non-idle jiffies over the window, this
+ * process's included, per request; context switches per request are the
+ * ctxt count of /proc/stat over the window, per request. On one CPU shared
+ * by client and server (the icount benchmark) these two are what a request
+ * costs the whole system.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -682,25 +690,36 @@ static void workers_init(struct worker *ws)
 struct sample {
 	uint64_t ns;
 	long long busy;		/* /proc/stat non-idle jiffies, or -1 */
+	long long idle;		/* idle + iowait jiffies */
+	long long ctxt;		/* context switches since boot, or -1 */
 	long long self_us;	/* our user + system CPU */
 	long long pid;		/* --server-pid jiffies, or -1 */
 };
 
-static long long stat_busy(void)
+/* Sets s->busy, s->idle and s->ctxt; -1 in busy or ctxt if unknown. */
+static void stat_read(struct sample *s)
 {
-	unsigned long long v[8] = { 0 };
+	unsigned long long v[8] = { 0 }, c;
 	FILE *f = fopen("/proc/stat", "r");
+	char line[256];
 	int n;
 
+	s->busy = s->ctxt = -1;
 	if (!f)
-		return -1;
+		return;
 	/* user nice system idle iowait irq softirq steal */
 	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
 		   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	if (n >= 7) {
+		s->busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+		s->idle = v[3] + v[4];
+	}
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "ctxt %llu", &c) == 1) {
+			s->ctxt = c;
+			break;
+		}
 	fclose(f);
-	if (n < 7)
-		return -1;
-	return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
 }
 
 static long long pid_jiffies(pid_t pid)
@@ -731,7 +750,7 @@ static void sample(struct sample *s)
 
 	getrusage(RUSAGE_SELF, &ru);
 	s->ns = now_ns();
-	s->busy = stat_busy();
+	stat_read(s);
 	s->self_us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL +
 		     ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 	s->pid = opt.server_pid ? pid_jiffies(opt.server_pid) : -1;
@@ -752,7 +771,8 @@ static void print_csv_header(void)
 	puts("csv,label,mode,conns,threads,size,depth,warmup_s,duration_s,"
 	     "requests,req_per_s,mb_per_s,p50_us,p90_us,p99_us,p999_us,"
 	     "max_us,fair_min,fair_max,errors,server_cpu_us_per_req,"
-	     "client_cpu_us_per_req,server_pid_cpu_us_per_req");
+	     "client_cpu_us_per_req,server_pid_cpu_us_per_req,"
+	     "machine_cpu_us_per_req,ctxt_per_req,idle_pct");
 }
 
 static int results(struct worker *ws, const struct sample *s0,
@@ -762,7 +782,8 @@ static int results(struct worker *ws, const struct sample *s0,
 	uint64_t req = 0, bytes = 0, errors = 0, max = 0, lost = 0;
 	uint64_t fmin = UINT64_MAX, fmax = 0;
 	double secs = (t_end - t_warm) / 1e9, hz = sysconf(_SC_CLK_TCK);
-	double p[5], srv = -1, self = -1, pid = -1;
+	double p[5], srv = -1, self = -1, pid = -1, all = -1, ctxt = -1;
+	double idle = -1;
 	static const double pcts[4] = { 50, 90, 99, 99.9 };
 	char extra[64] = "", pidcol[32] = "";
 
@@ -796,7 +817,15 @@ static int results(struct worker *ws, const struct sample *s0,
 			srv = 0;
 		if (s0->pid >= 0 && s1->pid >= 0)
 			pid = (s1->pid - s0->pid) * 1e6 / hz / req;
+		if (s0->busy >= 0 && s1->busy >= 0)
+			all = (s1->busy - s0->busy) * 1e6 / hz / req;
+		if (s0->ctxt >= 0 && s1->ctxt >= 0)
+			ctxt = (double)(s1->ctxt - s0->ctxt) / req;
 	}
+	if (s0->busy >= 0 && s1->busy >= 0 &&
+	    s1->busy + s1->idle > s0->busy + s0->idle)
+		idle = 100.0 * (s1->idle - s0->idle) /
+		       (s1->busy + s1->idle - s0->busy - s0->idle);
 	if (opt.server_pid) {
 		snprintf(pidcol, sizeof(pidcol), "%.2f", pid);
 		snprintf(extra, sizeof(extra),
@@ -807,19 +836,20 @@ static int results(struct worker *ws, const struct sample *s0,
 	       "MB/s=%.2f p50=%.1fus p90=%.1fus p99=%.1fus p99.9=%.1fus "
 	       "max=%.1fus fair_min=%" PRIu64 " fair_max=%" PRIu64
 	       " errors=%" PRIu64 " lost=%" PRIu64 " server_cpu_us_per_req=%.2f "
-	       "client_cpu_us_per_req=%.2f%s\n",
+	       "client_cpu_us_per_req=%.2f machine_cpu_us_per_req=%.2f "
+	       "ctxt_per_req=%.2f idle_pct=%.1f%s\n",
 	       opt.label, mode_names[opt.mode], opt.conns, opt.threads,
 	       opt.size, opt.depth, secs, req, req / secs, bytes / secs / 1e6,
 	       p[0], p[1], p[2], p[3], p[4], fmin, fmax, errors, lost, srv,
-	       self, extra);
+	       self, all, ctxt, idle, extra);
 	if (opt.csv)
 		printf("csv,%s,%s,%u,%u,%zu,%u,%.2f,%.2f,%" PRIu64 ",%.0f,"
 		       "%.2f,%.1f,%.1f,%.1f,%.1f,%.1f,%" PRIu64 ",%" PRIu64
-		       ",%" PRIu64 ",%.2f,%.2f,%s\n",
+		       ",%" PRIu64 ",%.2f,%.2f,%s,%.2f,%.3f,%.1f\n",
 		       opt.label, mode_names[opt.mode], opt.conns, opt.threads,
 		       opt.size, opt.depth, opt.warmup, secs, req, req / secs,
 		       bytes / secs / 1e6, p[0], p[1], p[2], p[3], p[4], fmin,
-		       fmax, errors, srv, self, pidcol);
+		       fmax, errors, srv, self, pidcol, all, ctxt, idle);
 	fflush(stdout);
 	return errors || !req ? 1 : 0;
 }

@@ -1,22 +1,303 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Summarise a benchmark run: medians per cell, ratios, a table and a plot.
+"""Summarise the benchmark runs: tables, ratios and plots.
 
-Reads DIR/raw.csv (echo-bench rows) and DIR/memory.csv (server, conns,
-bytes per idle connection); writes DIR/summary.md, DIR/summary.csv and
-DIR/req-per-s.png (gnuplot: req/s against connections, one line per
-server, one panel per message size).
+The instruction-counted run (make bench MODE=icount) is the headline: reads
+DIR/icount.csv (the repetition, then echo-bench's row) and DIR/icount-env.csv
+(key,value: what the guest and QEMU were); writes DIR/icount-summary.csv and
+DIR/icount.png (gnuplot: req/s and MB/s per cell, a bar per server).
+
+The wall-clock run (make bench): reads DIR/raw.csv (echo-bench rows),
+DIR/memory.csv (server, conns, bytes per idle connection) and DIR/env.csv;
+writes DIR/summary.csv and DIR/req-per-s.png (gnuplot: req/s against
+connections, one line per server, one panel per message size).
+
+DIR/summary.md has both, the icount tables first; either run may be
+missing.
 """
 import csv
+import io
 import os
 import statistics
 import subprocess
 import sys
 
 KERNEL = ("echo_sync", "echo_async")
+# Repetitions of an icount cell further apart than this are flagged: the
+# measure is meant to be exact, so a gap says something varied.
+ICOUNT_TOLERANCE_PCT = 1.0
+
+ICOUNT_ABOUT = """\
+QEMU's `-icount shift=0,sleep=off` drives the guest's clock by the
+instructions it executes, 1 ns each, and skips idle time instead of
+sleeping through it: a guest second is 10^9 instructions, so req/s here is
+10^9 divided by the instructions the whole guest spends per request
+(echo-bench, TCP over loopback, the server, the scheduler) and MB/s the
+same per byte. The host's load does not enter, which is why two
+repetitions agree, and why a gap of more than 1% between them is flagged.
+
+What it models: instructions, on one CPU shared by client and server,
+kernel and user space alike; a context switch counts for the
+instructions it executes. What it does not: the time those instructions
+take on a real CPU. Every instruction costs the same (a divide as much as
+an add, a `rep movs` copy one per iteration, i.e. one per byte or word
+moved); cache and TLB misses, memory bandwidth, branch mispredictions
+and the cache and TLB cost of a context switch are not there at all, so
+it flatters designs that switch or touch much memory. Nor does it show
+parallelism, or the cost of waking a thread on another CPU: there is
+only one. TCG's wall-clock time (the matrix below) exaggerates those same
+costs instead; neither alone is the truth.
+
+Figures: requests/s for request/response cells (one message in flight
+per connection), MB/s (10^6 bytes echoed per second) for stream cells
+(several messages in flight per connection); "vs best peer" divides by
+the best user-space peer of the cell. CPU us/req is the guest's non-idle
+time per request (per message in a stream cell) from /proc/stat, client
+included: with one CPU, what a request costs the whole system, 1 us
+being 1,000 instructions (to the precision of /proc/stat's ticks);
+ctxt/req is /proc/stat's context switches per request.
+"""
 
 
 def main(out):
+    parts = []
+    if os.path.exists(os.path.join(out, "icount.csv")):
+        parts.append(icount(out))
+    if os.path.exists(os.path.join(out, "raw.csv")):
+        parts.append(wall(out))
+    if not parts:
+        sys.exit(f"summarize.py: neither icount.csv nor raw.csv in {out}")
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write("# Benchmark summary\n\n" + "\n".join(parts))
+
+
+def read_env(path):
+    """key,value rows (the value may hold commas) as a dict."""
+    env = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                k, _, v = line.rstrip("\n").partition(",")
+                if k:
+                    env[k] = v
+    return env
+
+
+def env_md(env):
+    """What the guest and QEMU were, as a list."""
+    if not env:
+        return ""
+    lines = []
+    if "kernel" in env:
+        cpu = " ".join(f"`{env[k]}`" for k in ("cpu_vendor", "cpu_model")
+                       if env.get(k))
+        lines.append(f"- guest: Linux {env['kernel']}, {env.get('cpus', '?')}"
+                     f" CPU(s), {cpu}, clocksource "
+                     f"{env.get('clocksource', '?')}")
+    if "meltdown" in env:
+        lines.append("- guest's /sys/devices/system/cpu/vulnerabilities/"
+                     f"meltdown: `{env['meltdown']}` (no page-table "
+                     "isolation: system calls cost what they cost on an "
+                     "unaffected CPU)")
+    if "qemu" in env:
+        lines.append(f"- {env['qemu']}: `{env.get('qemu_args', '')}`")
+    if "reps" in env:
+        lines.append(f"- {env['reps']} repetitions, {env.get('warmup_s')} s "
+                     f"warm-up and {env.get('duration_s')} s measured per "
+                     "run")
+    for k in ("echo_sync_params", "echo_async_params"):
+        if env.get(k):
+            lines.append(f"- {k.replace('_params', '')} loaded with "
+                         f"`{env[k]}` besides the benchmark's own parameters")
+    if "host_seconds" in env:
+        s = int(env["host_seconds"])
+        lines.append(f"- the guest ran for {s // 60} min {s % 60} s on the "
+                     "host")
+    return "\n".join(lines) + "\n\n"
+
+
+def in_kernel(server):
+    """echo_sync, echo_async, and echo_async's design steps (echo_async-*)."""
+    return server.split("-")[0] in KERNEL
+
+
+def server_order(servers):
+    """The in-kernel servers first, then the peers by name."""
+    return sorted(servers, key=lambda s: (not in_kernel(s), s))
+
+
+def cell_name(mode, size, conns, depth):
+    what = f"{size} B" if size < 65536 else (
+        f"{size // 1048576} MiB" if size % 1048576 == 0 else
+        f"{size // 1024} KiB")
+    if mode == "rr":
+        return f"rr {what} x {conns}"
+    return f"{mode} {what} x {conns}, {depth} in flight"
+
+
+def fmt(v, unit):
+    return f"{v:.1f}" if unit == "MB/s" else f"{v:.0f}"
+
+
+def icount(out):
+    """The instruction-counted tables and plot, as markdown."""
+    with open(os.path.join(out, "icount.csv")) as f:
+        rows = list(csv.DictReader(f))
+    env = read_env(os.path.join(out, "icount-env.csv"))
+    cells, runs, failed = [], {}, {}
+    for r in rows:
+        cell = (r["mode"], int(r["size"]), int(r["conns"]), int(r["depth"]))
+        if cell not in cells:
+            cells.append(cell)
+        key = (cell, r["label"])
+        if int(r["errors"]) or not int(r["requests"]):
+            failed[key] = failed.get(key, 0) + 1
+            continue
+        runs.setdefault(key, []).append(r)
+    servers = server_order({k[1] for k in list(runs) + list(failed)})
+
+    summary = []
+    for cell in cells:
+        unit, col = (("MB/s", "mb_per_s") if cell[0] == "stream"
+                     else ("req/s", "req_per_s"))
+        figs = {}
+        for s in servers:
+            rs = sorted(runs.get((cell, s), []), key=lambda r: int(r["rep"]))
+            if rs:
+                figs[s] = [float(r[col]) for r in rs]
+        peers = {s: statistics.median(v) for s, v in figs.items()
+                 if not in_kernel(s)}
+        best = max(peers, key=peers.get) if peers else None
+        for s in servers:
+            if s not in figs and (cell, s) not in failed:
+                continue
+            v = figs.get(s, [])
+            m = statistics.median(v) if v else 0
+            spread = 100 * (max(v) - min(v)) / m if m else 0
+            rs = runs.get((cell, s), [])
+
+            def med(c, digits):
+                x = [float(r[c]) for r in rs if r.get(c, "") not in ("", "-1")]
+                return round(statistics.median(x), digits) if x else ""
+            summary.append({
+                "mode": cell[0], "size": cell[1], "conns": cell[2],
+                "depth": cell[3], "server": s, "unit": unit,
+                "value": round(m, 1), "reps": ";".join(fmt(x, unit)
+                                                        for x in v),
+                "spread_pct": round(spread, 2),
+                "over_tolerance": int(spread > ICOUNT_TOLERANCE_PCT),
+                "best_peer": best or "",
+                "ratio_to_best_peer": round(m / peers[best], 3)
+                if best and peers[best] else "",
+                "cpu_us_per_req": med("machine_cpu_us_per_req", 2),
+                "ctxt_per_req": med("ctxt_per_req", 2),
+                "idle_pct": med("idle_pct", 1),
+                "failed_runs": failed.get((cell, s), 0),
+            })
+    with open(os.path.join(out, "icount-summary.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(summary[0]))
+        w.writeheader()
+        w.writerows(summary)
+
+    by = {((r["mode"], r["size"], r["conns"], r["depth"]), r["server"]): r
+          for r in summary}
+    nreps = max((len(v) for v in runs.values()), default=0)
+    flagged = [r for r in summary if r["over_tolerance"]]
+    md = ["## Headline: instructions counted (QEMU -icount, one vCPU)\n\n",
+          ICOUNT_ABOUT, "\n", env_md(env)]
+    md.append("| cell | unit | " + " | ".join(servers) +
+              " | best peer | echo_async / best peer "
+              "| echo_sync / best peer |\n")
+    md.append("|---" * (len(servers) + 5) + "|\n")
+    for cell in cells:
+        line, unit, best = [cell_name(*cell)], "", ""
+        for s in servers:
+            r = by.get((cell, s))
+            if not r:
+                line.append("")
+                continue
+            unit, best = r["unit"], r["best_peer"]
+            mark = " (!)" if r["over_tolerance"] else ""
+            bad = f" ({r['failed_runs']} failed)" if r["failed_runs"] else ""
+            line.append(fmt(r["value"], unit) + mark + bad)
+        ratios = []
+        for k in KERNEL[::-1]:
+            r = by.get((cell, k))
+            ratios.append(f"{r['ratio_to_best_peer']:.2f}"
+                          if r and r["ratio_to_best_peer"] != "" else "")
+        md.append("| " + " | ".join([line[0], unit] + line[1:] +
+                                   [best] + ratios) + " |\n")
+    md.append("\n(!): repetitions more than "
+              f"{ICOUNT_TOLERANCE_PCT:g}% apart. " +
+              (f"{len(flagged)} such cell(s)." if flagged else
+               f"None: every cell's {nreps} repetitions agree within "
+               f"{max(r['spread_pct'] for r in summary):.2f}%.") + "\n\n")
+    md.append("### Per server: every repetition, CPU and context switches "
+              "per request\n\n| cell | server | " +
+              " | ".join(f"rep {i + 1}" for i in range(nreps)) +
+              " | apart | vs best peer | CPU us/req | ctxt/req | idle % |\n" +
+              "|---" * (nreps + 7) + "|\n")
+    for r in summary:
+        reps = r["reps"].split(";") if r["reps"] else []
+        reps += [""] * (nreps - len(reps))
+        flag = " (!)" if r["over_tolerance"] else ""
+        md.append(f"| {cell_name(r['mode'], r['size'], r['conns'], r['depth'])}"
+                  f" {r['unit']} | {r['server']} | " + " | ".join(reps) +
+                  f" | {r['spread_pct']:.2f}%{flag} "
+                  f"| {r['ratio_to_best_peer']} | {r['cpu_us_per_req']} "
+                  f"| {r['ctxt_per_req']} | {r['idle_pct']} |\n")
+    md.append("\n![icount: req/s and MB/s per cell](icount.png)\n")
+    prof = io.StringIO()
+    write_profile(out, prof, "icount-")
+    md.append(prof.getvalue())
+    icount_plot(out, cells, servers, by)
+    return "".join(md)
+
+
+def icount_plot(out, cells, servers, by):
+    """Bars per server: req/s of the rr cells, MB/s of the stream cells."""
+    panels = [(u, [c for c in cells if (c[0] == "stream") == (u == "MB/s")])
+              for u in ("req/s", "MB/s")]
+    panels = [(u, cs) for u, cs in panels if cs]
+    script = [
+        "set terminal pngcairo size 1500,600 noenhanced" if has_cairo()
+        else "set terminal png size 1500,600 noenhanced",
+        f"set output '{os.path.join(out, 'icount.png')}'",
+        f"set multiplot layout 1,{len(panels)} title 'echo under QEMU "
+        "-icount shift=0 (instructions counted, 1 vCPU shared by client "
+        "and server)'",
+        "set style data histograms",
+        "set style histogram clustered gap 1",
+        "set style fill solid 0.85 border -1",
+        "set boxwidth 0.9", "set grid ytics",
+        "set key below horizontal", "set bmargin 6",
+        "set yrange [0:*]", "set xtics nomirror",
+    ]
+    dats = []
+    for i, (unit, cs) in enumerate(panels):
+        dat = os.path.join(out, f"icount-plot{i}.dat")
+        dats.append(dat)
+        with open(dat, "w") as f:
+            for c in cs:
+                vals = [str(by[(c, s)]["value"]) if (c, s) in by else "0"
+                        for s in servers]
+                label = cell_name(*c).replace(", ", "\\n")
+                f.write(f'"{label}" ' + " ".join(vals) + "\n")
+        script.append(f"set title '{'request/response' if unit == 'req/s' else 'stream'}: {unit}'")
+        script.append(f"set ylabel '{unit}'")
+        parts = [f"'{dat}' using {j + 2}:xtic(1) title '{s}'"
+                 if j == 0 else f"'' using {j + 2} title '{s}'"
+                 for j, s in enumerate(servers)]
+        script.append("plot " + ", ".join(parts))
+    script.append("unset multiplot")
+    subprocess.run(["gnuplot"], input="\n".join(script), text=True,
+                   check=True)
+    for d in dats:
+        os.remove(d)
+
+
+def wall(out):
+    """The wall-clock matrix's tables and plot, as markdown."""
     with open(os.path.join(out, "raw.csv")) as f:
         rows = [r for r in csv.DictReader(f)]
     cells, failed = {}, {}
@@ -29,7 +310,7 @@ def main(out):
             continue
         cells.setdefault(key, []).append(r)
     servers = sorted({k[2] for k in cells},
-                     key=lambda s: (s not in KERNEL, s))
+                     key=lambda s: (not in_kernel(s), s))
     sizes = sorted({k[0] for k in cells})
     conns = sorted({k[1] for k in cells})
 
@@ -39,15 +320,28 @@ def main(out):
     summary = []
     for size in sizes:
         for c in conns:
-            peers = [med((size, c, s), "req_per_s") for s in servers
-                     if s not in KERNEL and (size, c, s) in cells]
-            best = max(peers) if peers else 0
+            peers = {s: med((size, c, s), "req_per_s") for s in servers
+                     if not in_kernel(s) and (size, c, s) in cells}
+            top = max(peers, key=peers.get) if peers else None
+            best = peers[top] if top else 0
+            trps = ([float(r["req_per_s"]) for r in cells[(size, c, top)]]
+                    if top else [])
             for s in servers:
                 key = (size, c, s)
                 if key not in cells:
                     continue
                 rps = [float(r["req_per_s"]) for r in cells[key]]
                 m = statistics.median(rps)
+                # Whether the runs' ranges overlap the best peer's: if
+                # they do, the medians' ratio may be noise (a tie).
+                if s == top or not trps:
+                    vs = "best peer" if s == top else ""
+                elif min(rps) > max(trps):
+                    vs = "above"
+                elif max(rps) < min(trps):
+                    vs = "below"
+                else:
+                    vs = "overlaps"
                 summary.append({
                     "size": size, "conns": c, "server": s,
                     "runs": len(rps), "req_per_s": round(m),
@@ -57,6 +351,7 @@ def main(out):
                         med(key, "server_cpu_us_per_req"), 2),
                     "failed_runs": failed.get(key, 0),
                     "ratio_to_best_peer": round(m / best, 2) if best else "",
+                    "range_vs_best_peer": vs,
                 })
     with open(os.path.join(out, "summary.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(summary[0]))
@@ -68,17 +363,27 @@ def main(out):
         with open(os.path.join(out, "memory.csv")) as f:
             mem = [r for r in csv.reader(f) if r]
 
-    with open(os.path.join(out, "summary.md"), "w") as f:
-        f.write("# Benchmark summary\n\nMedian requests/s (request/response, "
-                "one message in flight per connection), min-max over the "
-                "runs, p99 latency, server CPU per request, and the ratio "
-                "to the best user-space peer in the same cell. A run that "
-                "failed (an error, or nothing measured) is left out of the "
-                "median and counted in the last column.\n\n")
+    runs = max(s["runs"] for s in summary)
+    with io.StringIO() as f:
+        f.write("## Wall-clock: QEMU TCG, 2 vCPUs\n\nMedian requests/s "
+                "(request/response, one message in flight per connection; "
+                "the client on one vCPU, the server on the other), min-max "
+                f"over the runs (up to {runs} per cell), p99 latency, server "
+                "CPU per request, the ratio to the best user-space peer in "
+                "the same cell, and whether the server's min-max range "
+                "overlaps the best peer's (overlapping ranges: the ratio "
+                "may be noise, call it a tie) or lies above or below it. "
+                "Wall-clock time under TCG depends on the host's load, and "
+                "exaggerates the cost of a context switch (each flushes "
+                "QEMU's software TLB). A run that failed (an "
+                "error, or nothing measured) is left out of the median and "
+                "counted in the last column.\n\n")
+        f.write(env_md(read_env(os.path.join(out, "env.csv"))))
         for size in sizes:
-            f.write(f"## {size}-byte messages\n\n| conns | server | req/s "
+            f.write(f"### {size}-byte messages\n\n| conns | server | req/s "
                     "| min-max | p99 us | CPU us/req | vs best peer "
-                    "| failed runs |\n|---|---|---|---|---|---|---|---|\n")
+                    "| range vs best peer | failed runs |\n"
+                    "|---|---|---|---|---|---|---|---|---|\n")
             for s in summary:
                 if s["size"] != size:
                     continue
@@ -86,10 +391,11 @@ def main(out):
                         f"| {s['min']}-{s['max']} | {s['p99_us']} "
                         f"| {s['cpu_us_per_req']} "
                         f"| {s['ratio_to_best_peer']} "
+                        f"| {s['range_vs_best_peer']} "
                         f"| {s['failed_runs']} |\n")
             f.write("\n")
         if mem:
-            f.write("## Memory per idle connection\n\nGuest memory "
+            f.write("### Memory per idle connection\n\nGuest memory "
                     "(MemAvailable) used per idle connection, client and "
                     "server sockets included; the client's share is the "
                     "same for every server.\n\n| server | connections | "
@@ -97,37 +403,47 @@ def main(out):
             for s, n, b in mem:
                 f.write(f"| {s} | {n} | {b} |\n")
         write_profile(out, f)
+        md = f.getvalue()
 
     plot(out, servers, sizes, conns, summary)
+    return md
 
 
-def write_profile(out, f):
-    """The profiled cell: CPU split and context switches, then perf."""
-    path = os.path.join(out, "profile.csv")
+def write_profile(out, f, stem=""):
+    """The profiled cell: CPU split and context switches, then perf.
+
+    stem "" is the wall-clock run's (profile.csv, perf.txt), "icount-" the
+    instruction-counted run's, whose perf samples count instructions.
+    """
+    path = os.path.join(out, stem + "profile.csv")
     if not os.path.exists(path):
         return
     with open(path) as p:
         prof = list(csv.DictReader(p))
     if not prof:
         return
-    f.write("\n## Profile: 64-byte messages, 256 connections\n\n"
-            "Where the guest's two vCPUs went over 2 s of the run (from "
+    what = ("the guest's two vCPUs" if not stem else
+            "the guest's one vCPU (instructions: perf's cpu-clock ticks "
+            "with the instruction-driven clock)")
+    f.write("\n### Profile: 64-byte messages, 256 connections\n\n"
+            f"Where {what} went over 2 s of the run (from "
             "/proc/stat), and context switches per request; the perf "
-            "profile of the next 2 s is in perf.txt.\n\n| server | req/s "
+            f"profile of the next 3 s is in {stem}perf.txt.\n\n"
+            "| server | req/s "
             "| ctxt/req | user % | system % | softirq % | idle % |\n"
             "|---|---|---|---|---|---|---|\n")
     for r in prof:
         f.write(f"| {r['server']} | {r['req_per_s']} | {r['ctxt_per_req']} "
                 f"| {r['user_pct']} | {r['sys_pct']} | {r['softirq_pct']} "
                 f"| {r['idle_pct']} |\n")
-    perf = os.path.join(out, "perf.txt")
+    perf = os.path.join(out, stem + "perf.txt")
     if not os.path.exists(perf):
         return
     top = {}
     with open(perf) as p:
         for line in p:
             srv, _, rest = line.rstrip("\n").partition(",")
-            if len(top.setdefault(srv, [])) < 8:
+            if len(top.setdefault(srv, [])) < 12:
                 top[srv].append(" ".join(rest.split()))
     f.write("\nTop of the perf profile (self time, all CPUs):\n\n")
     for srv, lines in top.items():
@@ -161,7 +477,7 @@ def plot(out, servers, sizes, conns, summary):
         parts = []
         for j, s in enumerate(servers):
             idx = i * len(servers) + j
-            lw = 3 if s in KERNEL else 1.5
+            lw = 3 if in_kernel(s) else 1.5
             parts.append(f"'{dat}' index {idx} using 1:2 with linespoints "
                          f"lw {lw} title '{s}'")
         script.append("plot " + ", ".join(parts))

@@ -1,42 +1,96 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# The benchmark, run inside the guest by /init (kecho_mode=bench).
-# Every cell of the matrix runs every server, the order rotated from cell to
-# cell and from repetition to repetition. The client is pinned to vCPU 1
-# and every server's work to vCPU 0: user-space servers with taskset,
-# echo_async with unbound=1 and the unbound workqueue cpumask, echo_sync's
-# threads with taskset once connected. Rows go to the console prefixed
-# "csv," (echo-bench), "mem," (memory per idle connection), "prof," and
-# "perf," (the profiled cell).
+# The benchmark, run inside the guest by /init (kecho_mode=bench), in one
+# of two modes (bench_mode on the kernel command line, set by vm.sh):
+#
+# wall (default): 2 vCPUs, wall-clock time under TCG. Every cell of the
+# matrix runs every server, the order rotated from cell to cell and from
+# repetition to repetition. The client is pinned to vCPU 1 and every
+# server's work to vCPU 0: user-space servers with taskset, echo_async with
+# unbound=1 and the unbound workqueue cpumask, echo_sync's threads with
+# taskset once connected. Then memory per idle connection and a profile.
+#
+# icount: 1 vCPU under QEMU -icount shift=0,sleep=off, where the guest's
+# clock is the count of instructions executed (1 ns each), so req/s is the
+# inverse of the instructions the whole system (client, TCP stack, server)
+# spends per request, free of host noise. Client and server share the one
+# CPU: nothing is pinned. Request/response and streaming cells, each server
+# REPS times (2 by default: they must agree within 1%).
+#
+# Rows go to the console prefixed "csv," (echo-bench, wall), "icount,"
+# (echo-bench preceded by the repetition, icount), "env," (what the guest
+# is: kernel, CPUs, its meltdown status), "mem," (memory per idle
+# connection), "prof," and "perf," (the profiled cell).
 # Usage: bench.sh QUICK   (1: a small matrix, for a smoke run; mem: only
 # the memory per idle connection and the profiled cell)
+# Environment, from the kernel command line: bench_mode (wall, icount),
+# bench_reps and bench_dur (repetitions and seconds per run, if not the
+# mode's default), echo_sync_params and echo_async_params (more module
+# parameters for the in-kernel servers, e.g. "zerocopy=1").
 . /tests/lib.sh
 
 PORT=9000
-if [ "$1" = 1 ]; then
+MODE=${bench_mode:-wall}
+if [ "$MODE" = icount ]; then
+	# mode:size:connections[:depth]. Stream: several messages in flight
+	# on one connection, reported in MB/s.
+	if [ "$1" = 1 ]; then
+		CELLS="rr:64:16 stream:65536:1:4" REPS=2 WARM=0.5 DUR=1
+	else
+		CELLS="rr:64:16 rr:64:256 rr:4096:16 rr:4096:256"
+		CELLS="$CELLS stream:65536:1:4 stream:1048576:1:4"
+		REPS=2 WARM=0.5 DUR=2
+	fi
+elif [ "$1" = 1 ]; then
 	SIZES="64 4096" CONNS="1 256" REPS=1 WARM=1 DUR=2 IDLE=1000
 elif [ "$1" = mem ]; then
 	SIZES= CONNS= REPS=0 WARM=1 DUR=2 IDLE=10000
 else
 	SIZES="64 512 4096" CONNS="1 16 256 1000" REPS=3 WARM=1 DUR=2 IDLE=10000
 fi
+[ -z "$bench_reps" ] || REPS=$bench_reps
+[ -z "$bench_dur" ] || DUR=$bench_dur
 SERVERS="echo_sync echo_async peer-threads peer-epoll peer-epoll-mt peer-uring"
-NSERVERS=6
+# icount also measures echo_async's design steps, each against the last:
+# copying from its task (zerocopy=0 softirq=0), zero-copy from its task
+# (softirq=0), and the default, zero-copy and run to completion in softirq.
+[ "$MODE" = wall ] || SERVERS="$SERVERS echo_async-copy echo_async-task"
+# Peers still being written: measured once they are built into /bin.
+for p in peer-splice peer-sockmap; do
+	[ -x "/bin/$p" ] && SERVERS="$SERVERS $p"
+done
+NSERVERS=$(echo $SERVERS | wc -w)
+# wall: the client on vCPU 1, servers on vCPU 0. icount: one CPU for all.
+if [ "$MODE" = wall ]; then
+	CLIENT_CPU="taskset 2" SERVER_CPU="taskset 1" ASYNC_PIN=unbound=1
+else
+	CLIENT_CPU= SERVER_CPU= ASYNC_PIN=
+fi
 
 server_pid=
 start_server() {
 	case $1 in
 	# Their connection limits (1024 for echo_sync) lifted for the
-	# 10,000 idle connections.
+	# 10,000 idle connections. Extra parameters come last, so that
+	# they can override ours.
 	echo_sync)
 		modload "$MODDIR/echo_sync.ko" port=$PORT backlog=4096 \
-			max_conns=20000 >/dev/null ;;
-	echo_async)
-		echo 1 >/sys/devices/virtual/workqueue/cpumask
+			max_conns=20000 $echo_sync_params >/tmp/server.out ||
+			echo "bench: loading echo_sync failed: $(cat /tmp/server.out)" ;;
+	echo_async*)
+		case $1 in
+		echo_async-copy) variant="zerocopy=0 softirq=0" ;;
+		echo_async-task) variant="softirq=0" ;;
+		*) variant= ;;
+		esac
+		[ -z "$ASYNC_PIN" ] ||
+			echo 1 >/sys/devices/virtual/workqueue/cpumask
 		modload "$MODDIR/echo_async.ko" port=$PORT backlog=4096 \
-			max_conns=20000 unbound=1 >/dev/null ;;
+			max_conns=20000 $ASYNC_PIN $variant $echo_async_params \
+			>/tmp/server.out ||
+			echo "bench: loading echo_async failed: $(cat /tmp/server.out)" ;;
 	*)
-		taskset 1 "$1" -p $PORT -b 4096 >/tmp/server.out 2>&1 &
+		$SERVER_CPU "$1" -p $PORT -b 4096 >/tmp/server.out 2>&1 &
 		server_pid=$!
 		wait_for_line /tmp/server.out listening 30 ;;
 	esac
@@ -44,8 +98,8 @@ start_server() {
 
 stop_server() {
 	case $1 in
-	echo_sync | echo_async)
-		modload -r "$1" >/dev/null ;;
+	echo_sync | echo_async*)
+		modload -r "${1%%-*}" >/dev/null ;;
 	*)
 		kill "$server_pid"
 		wait "$server_pid" || true
@@ -71,21 +125,26 @@ nth() {
 	echo "$1"
 }
 
+# run_cell SERVER SIZE CONNS [MODE DEPTH PREFIX]: one echo-bench run; its
+# CSV row goes out with "csv," replaced by PREFIX (default "csv,").
 run_cell() {
-	local srv=$1 size=$2 conns=$3 extra= pin=
+	local srv=$1 size=$2 conns=$3 m=${4:-rr} depth=${5:-1} extra= pin=
+	local prefix=${6:-csv,}
 	start_server "$srv"
 	[ -n "$server_pid" ] && extra="--server-pid $server_pid"
-	if [ "$srv" = echo_sync ]; then
+	[ "$m" = rr ] || extra="$extra -d $depth"
+	if [ "$srv" = echo_sync ] && [ "$MODE" = wall ]; then
 		pin_sync_threads $((WARM / 2 + 1)) &
 		pin=$!
 	fi
-	taskset 2 echo-bench -a 127.0.0.1 -p $PORT -c "$conns" -m rr \
+	$CLIENT_CPU echo-bench -a 127.0.0.1 -p $PORT -c "$conns" -m "$m" \
 		-s "$size" -w "$WARM" -t "$DUR" --csv --label "$srv" $extra \
 		>/tmp/bench.out 2>&1 ||
 		echo "bench: $srv failed: $(grep -v '^csv,' /tmp/bench.out)"
 	[ -z "$pin" ] || wait "$pin"
-	grep '^csv,' /tmp/bench.out
-	echo "bench: $(grep -o 'req/s=[0-9.]*' /tmp/bench.out) $srv size=$size conns=$conns"
+	grep '^csv,' /tmp/bench.out | sed "s/^csv,/$prefix/"
+	echo "bench: $(grep -oE '(req/s|MB/s)=[0-9.]*' /tmp/bench.out |
+		tr '\n' ' ')$srv $m size=$size conns=$conns"
 	stop_server "$srv"
 }
 
@@ -131,16 +190,18 @@ cpu_counters() {
 # system, softirq, idle; context switches per request) over 2 s, then a
 # perf profile (cpu-clock sampling, all CPUs, kernel and user) over 3 s,
 # all inside the measured 12 s (perf takes a few seconds to start here).
+# Under icount the guest's clock counts instructions, so cpu-clock samples
+# where the instructions go.
 # Rows: "prof,server,req_per_s,ctxt_per_req,user%,sys%,softirq%,idle%" and
 # "perf,server,<a line of perf report>".
 profile_cell() {
 	local srv=$1 bench pin= c0 c1
 	start_server "$srv"
-	if [ "$srv" = echo_sync ]; then
+	if [ "$srv" = echo_sync ] && [ "$MODE" = wall ]; then
 		pin_sync_threads 1 &
 		pin=$!
 	fi
-	taskset 2 echo-bench -a 127.0.0.1 -p $PORT -c 256 -m rr -s 64 \
+	$CLIENT_CPU echo-bench -a 127.0.0.1 -p $PORT -c 256 -m rr -s 64 \
 		-w 2 -t 12 >/tmp/bench.out 2>&1 &
 	bench=$!
 	sleep 3
@@ -164,6 +225,75 @@ profile_cell() {
 	stop_server "$srv"
 }
 
+# What the guest is, for the results: its CPU's meltdown status says
+# whether the kernel isolates its page tables (KPTI), which would change
+# the cost of every system call; TCG's -cpu max reports an AMD CPU, not
+# affected.
+env_rows() {
+	echo "env,mode,$MODE"
+	echo "env,kernel,$(uname -r)"
+	echo "env,cpus,$(nproc)"
+	echo "env,cpu_vendor,$(sed -n 's/^vendor_id[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "env,cpu_model,$(sed -n 's/^model name[[:space:]]*: //p' \
+		/proc/cpuinfo | head -n 1)"
+	echo "env,meltdown,$(cat /sys/devices/system/cpu/vulnerabilities/meltdown)"
+	echo "env,clocksource,$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+	echo "env,servers,$SERVERS"
+	echo "env,reps,$REPS"
+	echo "env,warmup_s,$WARM"
+	echo "env,duration_s,$DUR"
+	echo "env,echo_sync_params,$echo_sync_params"
+	echo "env,echo_async_params,$echo_async_params"
+}
+
+# cell_args M:S:C[:D]: "M S C D", D 1 if not given.
+cell_args() {
+	local IFS=:
+	set -- $1
+	echo "$1 $2 $3 ${4:-1}"
+}
+
+# The icount cells: each server REPS times, the order rotated as in wall.
+run_icount() {
+	local n=0 rep=0 cell i
+	for cell in $CELLS; do n=$((n + 1)); done
+	echo "bench: icount, $REPS x $n cells x $NSERVERS servers," \
+		"${WARM}s + ${DUR}s each (guest time)"
+	# A connection's TCP metrics (ssthresh, RTT) would otherwise be
+	# remembered for 127.0.0.1 and start the next run where the last
+	# one left off.
+	sysctl -qw net.ipv4.tcp_no_metrics_save=1
+	echo-bench --csv-header | sed 's/^csv,/icount,rep,/'
+	while [ $rep -lt $REPS ]; do
+		n=0
+		for cell in $CELLS; do
+			set -- $(cell_args "$cell")
+			i=0
+			while [ $i -lt $NSERVERS ]; do
+				run_cell "$(nth $((i + n + rep)) $SERVERS)" \
+					"$2" "$3" "$1" "$4" "icount,$((rep + 1)),"
+				i=$((i + 1))
+			done
+			n=$((n + 1))
+		done
+		rep=$((rep + 1))
+	done
+}
+
+env_rows
+echo "bench: guest uptime $(cut -d' ' -f1 /proc/uptime)s at start"
+if [ "$MODE" = icount ]; then
+	run_icount
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	echo "bench: profiling 64 bytes x 256 connections (instructions)"
+	for srv in echo_async peer-epoll peer-uring; do
+		profile_cell "$srv"
+	done
+	echo "bench: guest uptime $(cut -d' ' -f1 /proc/uptime)s at the end"
+	echo "bench: done"
+	exit 0
+fi
 ncells=0
 for s in $SIZES; do for c in $CONNS; do ncells=$((ncells + 1)); done; done
 echo "bench: $REPS x $ncells cells x $NSERVERS servers, ${DUR}s each"

@@ -525,8 +525,11 @@ t_both_loaded() {
 # echo-bench against every server, every mode: correctness only, no speed.
 t_bench_smoke() {
 	local srv mode pid
-	for srv in echo_sync echo_async peer-threads peer-epoll peer-epoll-mt \
-		   peer-uring; do
+	local servers="echo_sync echo_async peer-threads peer-epoll"
+	servers="$servers peer-epoll-mt peer-uring peer-splice"
+	# The debug kernel is built without BPF.
+	[ -e /sys/fs/bpf ] && servers="$servers peer-sockmap"
+	for srv in $servers; do
 		pid=
 		case $srv in
 		echo_*) load "$srv" port=9000 ;;

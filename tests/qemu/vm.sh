@@ -8,6 +8,19 @@
 # the benchmark and write bench/results/ (vm.sh bench; QUICK=1: small;
 # QUICK=mem: only memory per idle connection and the profile).
 #
+# The benchmark has two modes (MODE=):
+#   wall     (default) 2 vCPUs, wall-clock req/s under TCG: the matrix,
+#            memory per idle connection and a profile. Noisy: REPS=
+#            repetitions per cell (default 3), summary.md shows min-max.
+#   icount   1 vCPU under -icount shift=0,sleep=off: the guest's clock
+#            counts instructions (1 ns each), so req/s and MB/s are the
+#            inverse of the instructions the whole guest spends per request,
+#            the same from run to run whatever the host's load. The
+#            headline of summary.md; rows in bench/results/icount.csv.
+#            About 25 minutes here (QUICK=1: about 3).
+# (-icount with -smp 2 hangs at secondary-CPU bring-up on bookworm's QEMU
+# 7.2, hence one vCPU, shared by client and server.)
+#
 # Nothing is ever loaded into the host's kernel. What is downloaded or
 # unpacked is cached under $KECHO_CACHE (default ~/.cache/kecho), keyed by
 # kernel version, so a new Debian kernel is picked up by itself.
@@ -15,9 +28,13 @@
 # Environment: KVER (kernel versions to test, e.g. "6.1.0-56-amd64"; default:
 # the one linux-headers-amd64 points at and the newest 6.12 of bookworm's
 # security archive; bench and run use the first), KECHO_CACHE, VM_TIMEOUT (seconds,
-# default 2400), VM_SMP (default 2), VM_MEM (default 2G), SUITE_FILTER
-# (run only tests whose name matches this extended regex), TEST_TIMEOUT
-# (seconds one test may take in the guest before it counts as hung).
+# default 2400; 5400 for MODE=icount), VM_SMP (default 2; MODE=icount: 1),
+# VM_MEM (default 2G), SUITE_FILTER (run only tests whose name matches this extended regex), TEST_TIMEOUT
+# (seconds one test may take in the guest before it counts as hung);
+# for the benchmark also MODE, QUICK, REPS (repetitions per cell), DUR
+# (measured seconds per run), ECHO_SYNC_PARAMS and ECHO_ASYNC_PARAMS (more
+# module parameters for the in-kernel servers, e.g. "zerocopy=1": they
+# reach the guest on the kernel command line).
 set -euo pipefail
 
 mode=${1:-test}
@@ -25,6 +42,16 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${KECHO_CACHE:-$HOME/.cache/kecho}
 build=$top/build
 timeout_s=${VM_TIMEOUT:-2400}
+bench_mode=${MODE:-wall}
+case $bench_mode in
+wall) ;;
+# Its full run takes longer than the default timeout on a loaded host.
+icount)
+	timeout_s=${VM_TIMEOUT:-5400}
+	[ "${QUICK:-0}" != mem ] ||
+		{ echo "vm.sh: QUICK=mem is for MODE=wall" >&2; exit 2; } ;;
+*) echo "vm.sh: MODE=$bench_mode: not wall or icount" >&2; exit 2 ;;
+esac
 
 # need_pkgs and default_kver, shared with the host-side checks.
 . "$top/tests/host/lib.sh"
@@ -135,8 +162,15 @@ make_initramfs() {
 
 boot() {
 	local append="console=ttyS0 panic=-1 kecho_mode=$mode"
+	local smp=${VM_SMP:-2} icount=()
+	# The icount benchmark: one vCPU (see the top), the clock driven by
+	# instructions, and idle time skipped rather than slept (sleep=off).
+	if [ "$mode" = bench ] && [ "$bench_mode" = icount ]; then
+		smp=1
+		icount=(-icount shift=0,sleep=off)
+	fi
 	local qemu=(qemu-system-x86_64 -accel tcg -cpu max
-		    -smp "${VM_SMP:-2}" -m "${VM_MEM:-2G}"
+		    -smp "$smp" "${icount[@]}" -m "${VM_MEM:-2G}"
 		    -kernel "$vmlinuz" -initrd "$build/initramfs.gz"
 		    -no-reboot)
 	if [ "$mode" = run ]; then
@@ -184,18 +218,58 @@ boot() {
 	case $summary in *" 0 failed"*) return 0 ;; *) return 1 ;; esac
 }
 
-# The benchmark runs on 2 vCPUs: the client on one, the server on the other.
+# The benchmark: wall runs on 2 vCPUs, the client on one, the server on
+# the other; icount on one. Rows the guest prints are sorted into
+# bench/results/ by their prefix, then summarized.
 bench() {
-	local serial=$build/bench.log out=$top/bench/results
+	local serial=$build/bench.log out=$top/bench/results p start secs
 	append="$append quiet loglevel=3 bench_quick=${QUICK:-0}"
-	log "benchmark on $kver under TCG, log: $serial"
+	append="$append bench_mode=$bench_mode"
+	[ -z "${REPS:-}" ] || append="$append bench_reps=$REPS"
+	[ -z "${DUR:-}" ] || append="$append bench_dur=$DUR"
+	# The kernel hands unknown parameters to /init as environment
+	# variables, a quoted value whole (spaces and '=' included).
+	for p in ECHO_SYNC_PARAMS ECHO_ASYNC_PARAMS; do
+		case ${!p:-} in
+		"") ;;
+		*\"*) echo "vm.sh: $p must not hold a double quote" >&2
+			return 1 ;;
+		*) append="$append ${p,,}=\"${!p}\"" ;;
+		esac
+	done
+	log "benchmark ($bench_mode) on $kver under TCG, log: $serial"
+	start=$SECONDS
 	timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" \
 		-display none -serial stdio -monitor none -net none \
 		-append "$append" </dev/null | tee "$serial" |
 		{ grep --line-buffered '^bench:' || true; }
+	secs=$((SECONDS - start))
+	log "the guest ran for ${secs}s"
 	grep -q '^bench: done' "$serial" ||
 		{ echo "vm: benchmark did not finish; see $serial"; return 1; }
 	mkdir -p "$out"
+	if [ "$bench_mode" = icount ]; then
+		grep '^icount,' "$serial" | sed 's/^icount,//' >"$out/icount.csv"
+		{
+			grep '^env,' "$serial" | sed 's/^env,//'
+			echo "qemu,$(qemu-system-x86_64 --version | head -n 1)"
+			echo "qemu_args,${qemu[*]:1:8}"
+			echo "host_seconds,$secs"
+		} >"$out/icount-env.csv"
+		{
+			echo "server,req_per_s,ctxt_per_req,user_pct,sys_pct,softirq_pct,idle_pct"
+			grep '^prof,' "$serial" | sed 's/^prof,//'
+		} >"$out/icount-profile.csv"
+		grep '^perf,' "$serial" | sed 's/^perf,//' >"$out/icount-perf.txt"
+		python3 "$top/bench/summarize.py" "$out"
+		return
+	fi
+	{
+		grep '^env,' "$serial" | sed 's/^env,//'
+		echo "qemu,$(qemu-system-x86_64 --version | head -n 1)"
+		echo "qemu_args,${qemu[*]:1:6}"
+		echo "host_seconds,$secs"
+	} >"$out/env.csv"
 	# QUICK=mem measures memory and the profile again, keeping the matrix.
 	[ "${QUICK:-0}" = mem ] ||
 		grep '^csv,' "$serial" | sed 's/^csv,//' >"$out/raw.csv"
@@ -209,7 +283,8 @@ bench() {
 }
 
 need_pkgs qemu-system-x86 busybox-static cpio gzip make gcc libc6-dev \
-	linux-headers-amd64 liburing-dev dwarves
+	linux-headers-amd64 liburing-dev dwarves clang-14 bpftool libbpf-dev \
+	libelf-dev zlib1g-dev
 [ "$mode" != bench ] || need_pkgs gnuplot-nox python3 linux-perf
 mkdir -p "$cache" "$build"
 if [ "$mode" = test-debug ]; then
