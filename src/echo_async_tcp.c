@@ -52,6 +52,8 @@
 #define ECHO_ASYNC_ACCEPT_RETRY	(HZ / 10)
 /* How long to wait before sending again after running out of memory. */
 #define ECHO_ASYNC_NOMEM_RETRY	(HZ / 10)
+/* Bytes read at once with recvmsg to get past urgent data. */
+#define ECHO_ASYNC_URGENT_CHUNK	256
 
 /**
  * struct echo_async_conn - one client connection
@@ -75,6 +77,7 @@ enum echo_async_next {
 	ECHO_ASYNC_WAIT,	/* for data, or for room to send */
 	ECHO_ASYNC_AGAIN,	/* more is queued: run again, behind others */
 	ECHO_ASYNC_RETRY,	/* no memory to send: try again after a while */
+	ECHO_ASYNC_URGENT,	/* stopped at urgent data: recvmsg must step over */
 	ECHO_ASYNC_EOF,		/* everything echoed and the peer is done */
 	ECHO_ASYNC_ERROR,	/* the connection failed */
 };
@@ -111,6 +114,25 @@ static int echo_async_echo_skb(read_descriptor_t *desc, struct sk_buff *skb,
 }
 
 /*
+ * tcp_read_sock() stops at the urgent mark (a byte sent with MSG_OOB), and
+ * only recvmsg() steps over it. Socket locked.
+ */
+static bool echo_async_at_urgent(struct sock *sk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return tp->urg_data && tp->urg_seq == tp->copied_seq &&
+	       !skb_queue_empty(&sk->sk_receive_queue);
+}
+
+/* Wait for room to send: the watch wakes the task on EPOLLOUT. */
+static void echo_async_conn_block(struct echo_async_conn *conn)
+{
+	conn->blocked = true;
+	ksrv_watch_set_interest(&conn->watch, EPOLLOUT);
+}
+
+/*
  * Echo what has been received, up to @budget bytes, and say what next.
  * The socket is locked, by lock_sock() or, in softirq, by its spinlock.
  */
@@ -132,8 +154,7 @@ static enum echo_async_next echo_async_conn_step(struct echo_async_conn *conn,
 		 * Under the socket lock, an ACK that makes room is processed
 		 * after this, so its wake-up passes the new interest.
 		 */
-		conn->blocked = true;
-		ksrv_watch_set_interest(&conn->watch, EPOLLOUT);
+		echo_async_conn_block(conn);
 		/*
 		 * Nothing in flight means no ACK will come to make room: the
 		 * send failed for want of memory, so poll for it.
@@ -148,6 +169,14 @@ static enum echo_async_next echo_async_conn_step(struct echo_async_conn *conn,
 	}
 	if (desc.error || ret < 0 || READ_ONCE(sk->sk_err))
 		return ECHO_ASYNC_ERROR;
+	if (echo_async_at_urgent(sk)) {
+		/* The recvmsg path needs its echo to fit in at once. */
+		if (sk_stream_memory_free(sk))
+			return ECHO_ASYNC_URGENT;
+		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		echo_async_conn_block(conn);
+		return ECHO_ASYNC_WAIT;
+	}
 	if (!desc.count)
 		return ECHO_ASYNC_AGAIN;
 	/* End of stream: all that was received is echoed. */
@@ -185,7 +214,7 @@ static void echo_async_data_ready(struct sock *sk)
 		ksrv_task_wake_after(&conn->task, ECHO_ASYNC_NOMEM_RETRY);
 		break;
 	default:
-		/* More to echo, or a teardown, which cannot run here. */
+		/* More to echo, urgent data, or a teardown: not here. */
 		ksrv_task_wake(&conn->task);
 		break;
 	}
@@ -265,6 +294,37 @@ static void echo_async_conn_destroy(struct echo_async_conn *conn)
 	echo_async_conn_free(conn);
 }
 
+/*
+ * Step over urgent data as a user-space server's read() would: the urgent
+ * byte is not part of the stream (no SO_OOBINLINE), and what follows it is
+ * read with recvmsg and echoed, a little at a time: the caller saw room in
+ * the send buffer, so the echo is taken whole unless TCP runs out of
+ * memory, and then the connection is failed rather than lose data.
+ * Return: 0, or a negative errno.
+ */
+static int echo_async_conn_urgent(struct echo_async_conn *conn)
+{
+	struct socket *sock = conn->base.sock;
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	char buf[ECHO_ASYNC_URGENT_CHUNK];
+	struct kvec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	int len, ret;
+
+	len = kernel_recvmsg(sock, &msg, &iov, 1, sizeof(buf), MSG_DONTWAIT);
+	if (len == -EAGAIN)
+		return 0;	/* the urgent byte alone, skipped */
+	if (len <= 0)
+		return len ?: -EPIPE;
+	iov.iov_len = len;
+	ret = kernel_sendmsg(sock, &msg, &iov, 1, len);
+	if (ret != len)
+		return ret < 0 ? ret : -ENOMEM;
+	ksrv_conn_touch(&conn->base);
+	ksrv_stats_add(&echo_async.stats, KSRV_STAT_BYTES_IN, len);
+	ksrv_stats_add(&echo_async.stats, KSRV_STAT_BYTES_OUT, len);
+	return 0;
+}
+
 static void echo_async_conn_run(struct work_struct *work)
 {
 	struct echo_async_conn *conn =
@@ -285,6 +345,12 @@ static void echo_async_conn_run(struct work_struct *work)
 	case ECHO_ASYNC_RETRY:
 		ksrv_task_wake_after(&conn->task, ECHO_ASYNC_NOMEM_RETRY);
 		break;
+	case ECHO_ASYNC_URGENT:
+		if (!echo_async_conn_urgent(conn)) {
+			ksrv_task_wake(&conn->task);
+			break;
+		}
+		fallthrough;
 	case ECHO_ASYNC_ERROR:
 		ksrv_stats_add(&echo_async.stats, KSRV_STAT_ERRORS, 1);
 		fallthrough;

@@ -19,6 +19,22 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
+/* 6.1 named the directions of an iov_iter: the data's source. */
+#ifndef ITER_SOURCE
+#define ITER_SOURCE WRITE
+#endif
+
+/* bvec_set_page() came with 6.3. */
+static inline void ksrv_compat_bvec_set_page(struct bio_vec *bv,
+					     struct page *page,
+					     unsigned int len,
+					     unsigned int offset)
+{
+	bv->bv_page = page;
+	bv->bv_len = len;
+	bv->bv_offset = offset;
+}
+
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
 /*
  * Before 6.5 TCP takes pages by reference only through the sendpage family;
@@ -44,20 +60,21 @@ static inline int ksrv_compat_tcp_send_page(struct sock *sk,
 	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
 	struct bio_vec bvec;
 
-	bvec_set_page(&bvec, page, len, offset);
+	ksrv_compat_bvec_set_page(&bvec, page, len, offset);
 	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, len);
 	return tcp_sendmsg_locked(sk, &msg, len);
 }
 #endif
 
 /*
- * sk_use_task_frag came with 6.2, and with the 6.1 stable series' fix for
- * sk_page_frag() in reclaim (Debian's 6.1 has it); before it,
- * sk_page_frag() chose the task's fragment from sk_allocation alone.
+ * From 6.2 sk_page_frag() takes the task's page fragment whenever
+ * sk_use_task_frag says so; before, only for an sk_allocation that may
+ * sleep, so GFP_ATOMIC alone keeps it away (Debian's 6.1, which has the
+ * field backported, still checks the allocation too).
  */
 static inline void ksrv_compat_sk_no_task_frag(struct sock *sk)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 	sk->sk_use_task_frag = false;
 #endif
 }

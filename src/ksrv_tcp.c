@@ -15,6 +15,7 @@
  * a service can answer from its sk_data_ready callback.
  */
 #include <linux/module.h>
+#include <linux/netdev_features.h>
 #include <linux/skbuff.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -59,11 +60,16 @@ static int ksrv_tcp_send_piece(struct ksrv_tcp_cursor *c, struct page *page,
 		kvec.iov_len = len;
 		iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kvec, 1, len);
 		ret = tcp_sendmsg_locked(c->sk, &msg, len);
-	} else if (c->zerocopy && sendpage_ok(page)) {
+	} else if (c->zerocopy && sendpage_ok(page) &&
+		   (c->sk->sk_route_caps & NETIF_F_SG)) {
+		/*
+		 * Without scatter-gather, 6.1's sendpage falls back to a
+		 * kmap() and a copy, which may sleep: copy here instead.
+		 */
 		ret = ksrv_compat_tcp_send_page(c->sk, page, offset, len,
 						msg.msg_flags);
 	} else {
-		bvec_set_page(&bvec, page, len, offset);
+		ksrv_compat_bvec_set_page(&bvec, page, len, offset);
 		iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, len);
 		ret = tcp_sendmsg_locked(c->sk, &msg, len);
 	}
@@ -84,6 +90,9 @@ static int ksrv_tcp_send_own(struct ksrv_tcp_cursor *c, struct sk_buff *skb)
 	for (i = 0; !ret && c->left && i < shinfo->nr_frags; i++) {
 		skb_frag_t *frag = &shinfo->frags[i];
 
+		/* No page: device memory (6.12's devmem TCP), unreadable. */
+		if (!skb_frag_page(frag))
+			return -EFAULT;
 		ret = ksrv_tcp_send_piece(c, skb_frag_page(frag), NULL,
 					  skb_frag_off(frag),
 					  skb_frag_size(frag));
@@ -101,7 +110,9 @@ static int ksrv_tcp_send_own(struct ksrv_tcp_cursor *c, struct sk_buff *skb)
  * @zerocopy: send page fragments by reference rather than copying them
  *
  * Never blocks. The pages sent by reference are shared with @skb and with
- * whoever filled them: the caller must not change them.
+ * whoever filled them: the caller must not change them. With the socket
+ * owned, the send may process the socket's backlog, whose data can make
+ * TCP prune the receive queue and free @skb: a clone of it is sent then.
  *
  * Return: bytes sent, fewer than @len if the socket's send buffer filled or
  * memory ran short; or, if none were sent, a negative errno (-EAGAIN for no
@@ -116,15 +127,27 @@ int ksrv_tcp_send_skb(struct sock *sk, struct sk_buff *skb,
 		.left = len,
 		.zerocopy = zerocopy,
 	};
-	struct sk_buff *iter;
+	struct sk_buff *iter, *clone = NULL;
 	int ret;
 
+	/*
+	 * tcp_sendmsg_locked() flushes the backlog every 16 new skbs; the
+	 * clone's reference keeps the data whatever happens to @skb. From
+	 * softirq the socket is not owned and its backlog is empty.
+	 */
+	if (sock_owned_by_user_nocheck(sk)) {
+		clone = skb_clone(skb, sk->sk_allocation);
+		if (!clone)
+			return -EAGAIN;
+		skb = clone;
+	}
 	ret = ksrv_tcp_send_own(&c, skb);
 	skb_walk_frags(skb, iter) {
 		if (ret || !c.left)
 			break;
 		ret = ksrv_tcp_send_own(&c, iter);
 	}
+	consume_skb(clone);
 	return c.sent ? c.sent : ret;
 }
 EXPORT_SYMBOL_GPL(ksrv_tcp_send_skb);

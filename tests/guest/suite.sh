@@ -29,6 +29,15 @@ t_half_close() {
 	unload "$1"
 }
 
+# Urgent data (MSG_OOB) between chunks: the urgent bytes leave the stream,
+# as read() takes them out, and everything else comes back in order.
+t_urgent() {
+	load "$1"
+	kecho-urgent -p "$2" -n 60 -t 60
+	kecho-urgent -a ::1 -p "$2" -n 10 -t 60
+	unload "$1"
+}
+
 t_concurrent_500() {
 	load "$1" backlog=1024
 	kecho-client -p "$2" -t 300 echo -c 500 -s 1 -S 8192 -r 2 -x "$SEED"
@@ -560,7 +569,8 @@ t_bench_smoke() {
 echo "kecho suite on $(uname -r), $(nproc) CPUs, seed $SEED, debug kernel: $DEBUG_KERNEL"
 for srv in "echo_sync 8080" "echo_async 8081"; do
 	set -- $srv
-	tests="echo_small echo_random half_close concurrent_500 unload_busy"
+	tests="echo_small echo_random half_close urgent concurrent_500"
+	tests="$tests unload_busy"
 	tests="$tests reload_cycles port_in_use bad_params addr max_conns"
 	tests="$tests idle_timeout stats stress_cycles"
 	tests="$tests churn_20000"
@@ -580,7 +590,7 @@ done
 for variant in task:softirq=0 copy:"zerocopy=0 softirq=0" \
 	       copy_softirq:zerocopy=0; do
 	ECHO_ASYNC_PARAMS=${variant#*:}
-	for t in echo_random half_close unload_busy; do
+	for t in echo_random half_close urgent unload_busy; do
 		run_test "echo_async.${variant%%:*}.$t" "t_$t" echo_async 8081
 	done
 	run_test "echo_async.${variant%%:*}.slow_reader" t_async_slow_reader

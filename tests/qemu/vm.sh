@@ -132,7 +132,7 @@ make_initramfs() {
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/kecho,lib/net,tests}
 	cp /bin/busybox "$root/bin/busybox"
 	cp "$top"/src/*.ko "$root/lib/kecho/"
-	cp "$build"/tools/kecho-client "$build"/tools/kecho-udp \
+	cp "$build"/tools/kecho-client "$build"/tools/kecho-udp "$build"/tools/kecho-urgent \
 		"$build"/tools/modload "$root/bin/"
 	cp "$top"/tests/guest/init "$root/init"
 	cp "$top"/tests/guest/*.sh "$root/tests/"
