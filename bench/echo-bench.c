@@ -35,7 +35,9 @@
  * process, in-kernel servers and softirq network processing included.
  * Machine CPU per request is all non-idle jiffies over the window, this
  * process's included, per request; context switches per request are the
- * ctxt count of /proc/stat over the window, per request. On one CPU shared
+ * ctxt count of /proc/stat over the window, per request; TCP segments per
+ * request are /proc/net/snmp's OutSegs over the window (both directions:
+ * loopback sends every segment from this machine). On one CPU shared
  * by client and server (the icount benchmark) these two are what a request
  * costs the whole system.
  */
@@ -692,6 +694,7 @@ struct sample {
 	long long busy;		/* /proc/stat non-idle jiffies, or -1 */
 	long long idle;		/* idle + iowait jiffies */
 	long long ctxt;		/* context switches since boot, or -1 */
+	long long segs;		/* TCP segments sent since boot, or -1 */
 	long long self_us;	/* our user + system CPU */
 	long long pid;		/* --server-pid jiffies, or -1 */
 };
@@ -720,6 +723,35 @@ static void stat_read(struct sample *s)
 			break;
 		}
 	fclose(f);
+}
+
+/* /proc/net/snmp's Tcp OutSegs, or -1: a line of names, then of values. */
+static long long tcp_out_segs(void)
+{
+	char names[1024], values[1024], *n, *v, *sn, *sv;
+	FILE *f = fopen("/proc/net/snmp", "r");
+	long long segs = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(names, sizeof(names), f)) {
+		if (strncmp(names, "Tcp:", 4) ||
+		    !fgets(values, sizeof(values), f))
+			continue;
+		n = strtok_r(names, " \n", &sn);
+		v = strtok_r(values, " \n", &sv);
+		while (n && v) {
+			if (!strcmp(n, "OutSegs")) {
+				segs = atoll(v);
+				break;
+			}
+			n = strtok_r(NULL, " \n", &sn);
+			v = strtok_r(NULL, " \n", &sv);
+		}
+		break;
+	}
+	fclose(f);
+	return segs;
 }
 
 static long long pid_jiffies(pid_t pid)
@@ -751,6 +783,7 @@ static void sample(struct sample *s)
 	getrusage(RUSAGE_SELF, &ru);
 	s->ns = now_ns();
 	stat_read(s);
+	s->segs = tcp_out_segs();
 	s->self_us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL +
 		     ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 	s->pid = opt.server_pid ? pid_jiffies(opt.server_pid) : -1;
@@ -772,7 +805,7 @@ static void print_csv_header(void)
 	     "requests,req_per_s,mb_per_s,p50_us,p90_us,p99_us,p999_us,"
 	     "max_us,fair_min,fair_max,errors,server_cpu_us_per_req,"
 	     "client_cpu_us_per_req,server_pid_cpu_us_per_req,"
-	     "machine_cpu_us_per_req,ctxt_per_req,idle_pct");
+	     "machine_cpu_us_per_req,ctxt_per_req,idle_pct,segs_per_req");
 }
 
 static int results(struct worker *ws, const struct sample *s0,
@@ -783,7 +816,7 @@ static int results(struct worker *ws, const struct sample *s0,
 	uint64_t fmin = UINT64_MAX, fmax = 0;
 	double secs = (t_end - t_warm) / 1e9, hz = sysconf(_SC_CLK_TCK);
 	double p[5], srv = -1, self = -1, pid = -1, all = -1, ctxt = -1;
-	double idle = -1;
+	double idle = -1, segs = -1;
 	static const double pcts[4] = { 50, 90, 99, 99.9 };
 	char extra[64] = "", pidcol[32] = "";
 
@@ -821,6 +854,8 @@ static int results(struct worker *ws, const struct sample *s0,
 			all = (s1->busy - s0->busy) * 1e6 / hz / req;
 		if (s0->ctxt >= 0 && s1->ctxt >= 0)
 			ctxt = (double)(s1->ctxt - s0->ctxt) / req;
+		if (s0->segs >= 0 && s1->segs >= 0)
+			segs = (double)(s1->segs - s0->segs) / req;
 	}
 	if (s0->busy >= 0 && s1->busy >= 0 &&
 	    s1->busy + s1->idle > s0->busy + s0->idle)
@@ -837,19 +872,19 @@ static int results(struct worker *ws, const struct sample *s0,
 	       "max=%.1fus fair_min=%" PRIu64 " fair_max=%" PRIu64
 	       " errors=%" PRIu64 " lost=%" PRIu64 " server_cpu_us_per_req=%.2f "
 	       "client_cpu_us_per_req=%.2f machine_cpu_us_per_req=%.2f "
-	       "ctxt_per_req=%.2f idle_pct=%.1f%s\n",
+	       "ctxt_per_req=%.2f idle_pct=%.1f segs_per_req=%.2f%s\n",
 	       opt.label, mode_names[opt.mode], opt.conns, opt.threads,
 	       opt.size, opt.depth, secs, req, req / secs, bytes / secs / 1e6,
 	       p[0], p[1], p[2], p[3], p[4], fmin, fmax, errors, lost, srv,
-	       self, all, ctxt, idle, extra);
+	       self, all, ctxt, idle, segs, extra);
 	if (opt.csv)
 		printf("csv,%s,%s,%u,%u,%zu,%u,%.2f,%.2f,%" PRIu64 ",%.0f,"
 		       "%.2f,%.1f,%.1f,%.1f,%.1f,%.1f,%" PRIu64 ",%" PRIu64
-		       ",%" PRIu64 ",%.2f,%.2f,%s,%.2f,%.3f,%.1f\n",
+		       ",%" PRIu64 ",%.2f,%.2f,%s,%.2f,%.3f,%.1f,%.2f\n",
 		       opt.label, mode_names[opt.mode], opt.conns, opt.threads,
 		       opt.size, opt.depth, opt.warmup, secs, req, req / secs,
 		       bytes / secs / 1e6, p[0], p[1], p[2], p[3], p[4], fmin,
-		       fmax, errors, srv, self, pidcol, all, ctxt, idle);
+		       fmax, errors, srv, self, pidcol, all, ctxt, idle, segs);
 	fflush(stdout);
 	return errors || !req ? 1 : 0;
 }

@@ -55,7 +55,9 @@ the best user-space peer of the cell. CPU us/req is the guest's non-idle
 time per request (per message in a stream cell) from /proc/stat, client
 included: with one CPU, what a request costs the whole system, 1 us
 being 1,000 instructions (to the precision of /proc/stat's ticks);
-ctxt/req is /proc/stat's context switches per request.
+ctxt/req is /proc/stat's context switches per request, and TCP
+segments/req the segments sent per request (/proc/net/snmp's OutSegs: both
+directions, on loopback), where an unpiggybacked ACK shows.
 """
 
 
@@ -191,6 +193,7 @@ def icount(out):
                 if best and peers[best] else "",
                 "cpu_us_per_req": med("machine_cpu_us_per_req", 2),
                 "ctxt_per_req": med("ctxt_per_req", 2),
+                "segs_per_req": med("segs_per_req", 2),
                 "idle_pct": med("idle_pct", 1),
                 "failed_runs": failed.get((cell, s), 0),
             })
@@ -235,8 +238,9 @@ def icount(out):
     md.append("### Per server: every repetition, CPU and context switches "
               "per request\n\n| cell | server | " +
               " | ".join(f"rep {i + 1}" for i in range(nreps)) +
-              " | apart | vs best peer | CPU us/req | ctxt/req | idle % |\n" +
-              "|---" * (nreps + 7) + "|\n")
+              " | apart | vs best peer | CPU us/req | ctxt/req "
+              "| TCP segments/req | idle % |\n" +
+              "|---" * (nreps + 8) + "|\n")
     for r in summary:
         reps = r["reps"].split(";") if r["reps"] else []
         reps += [""] * (nreps - len(reps))
@@ -245,13 +249,20 @@ def icount(out):
                   f" {r['unit']} | {r['server']} | " + " | ".join(reps) +
                   f" | {r['spread_pct']:.2f}%{flag} "
                   f"| {r['ratio_to_best_peer']} | {r['cpu_us_per_req']} "
-                  f"| {r['ctxt_per_req']} | {r['idle_pct']} |\n")
+                  f"| {r['ctxt_per_req']} | {r['segs_per_req']} "
+                  f"| {r['idle_pct']} |\n")
     md.append("\n![icount: req/s and MB/s per cell](icount.png)\n")
     prof = io.StringIO()
     write_profile(out, prof, "icount-")
     md.append(prof.getvalue())
     icount_plot(out, cells, servers, by)
     return "".join(md)
+
+
+# One colour per server, none repeated for up to twelve.
+PALETTE = ("#6a3d9a", "#cab2d6", "#9e7cc1", "#ff7f00", "#1f78b4",
+           "#a6cee3", "#e31a1c", "#333333", "#33a02c", "#b2df8a",
+           "#b15928", "#fb9a99")
 
 
 def icount_plot(out, cells, servers, by):
@@ -270,7 +281,7 @@ def icount_plot(out, cells, servers, by):
         "set style histogram clustered gap 1",
         "set style fill solid 0.85 border -1",
         "set boxwidth 0.9", "set grid ytics",
-        "set key below horizontal", "set bmargin 6",
+        "set key below horizontal", "set bmargin 8",
         "set yrange [0:*]", "set xtics nomirror",
     ]
     dats = []
@@ -285,8 +296,9 @@ def icount_plot(out, cells, servers, by):
                 f.write(f'"{label}" ' + " ".join(vals) + "\n")
         script.append(f"set title '{'request/response' if unit == 'req/s' else 'stream'}: {unit}'")
         script.append(f"set ylabel '{unit}'")
-        parts = [f"'{dat}' using {j + 2}:xtic(1) title '{s}'"
-                 if j == 0 else f"'' using {j + 2} title '{s}'"
+        parts = [(f"'{dat}' using {j + 2}:xtic(1)" if j == 0 else
+                  f"'' using {j + 2}") +
+                 f" title '{s}' lc rgb '{PALETTE[j % len(PALETTE)]}'"
                  for j, s in enumerate(servers)]
         script.append("plot " + ", ".join(parts))
     script.append("unset multiplot")
@@ -462,14 +474,14 @@ def plot(out, servers, sizes, conns, summary):
                             f.write(f"{c} {r['req_per_s']}\n")
                 f.write("\n\n")
     script = [
-        "set terminal pngcairo size 1500,500 noenhanced" if has_cairo()
-        else "set terminal png size 1500,500 noenhanced",
+        "set terminal pngcairo size 1500,620 noenhanced" if has_cairo()
+        else "set terminal png size 1500,620 noenhanced",
         f"set output '{os.path.join(out, 'req-per-s.png')}'",
         f"set multiplot layout 1,{len(sizes)} title "
         "'echo, request/response: requests/s vs connections "
         "(QEMU TCG, 2 vCPUs)'",
         "set logscale x", "set xlabel 'connections'",
-        "set ylabel 'requests/s'", "set key top left", "set grid",
+        "set ylabel 'requests/s'", "set key below horizontal", "set bmargin 8", "set grid",
         f"set xtics ({', '.join(str(c) for c in conns)})",
     ]
     for i, size in enumerate(sizes):
