@@ -96,6 +96,8 @@ start_server() {
 			>/tmp/server.out ||
 			echo "bench: loading echo_async failed: $(cat /tmp/server.out)" ;;
 	*)
+		# The last server's "listening" must not pass for this one's.
+		rm -f /tmp/server.out
 		$SERVER_CPU "$1" -p $PORT -b 4096 >/tmp/server.out 2>&1 &
 		server_pid=$!
 		wait_for_line /tmp/server.out listening 30 ;;

@@ -543,6 +543,9 @@ t_bench_smoke() {
 		case $srv in
 		echo_*) load "$srv" port=9000 ;;
 		*)
+			# Gone before the start: the last peer's line
+			# must not pass for this one's.
+			rm -f /tmp/out.peer
 			"$srv" -p 9000 >/tmp/out.peer 2>&1 &
 			pid=$!
 			wait_for_line /tmp/out.peer listening 30 ;;
