@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PEER_BACKLOG	4096
@@ -225,6 +227,78 @@ static inline enum peer_accept peer_accept_error(const struct peer_opts *o,
 		/* EINTR, ECONNABORTED, network errors Linux passes on */
 		return PEER_ACCEPT_RETRY;
 	}
+}
+
+static inline unsigned long long peer_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * An epoll loop's listener, level-triggered (what an accept burst leaves
+ * wakes the loop again), in the set with a NULL data.ptr. When accept()
+ * runs out of descriptors or memory it is switched off for a while, since
+ * it would otherwise wake the loop again at once, for ever.
+ */
+struct peer_listener {
+	const struct peer_opts *o;
+	int epfd, lfd;
+	unsigned long long resume;	/* off until then, or 0 */
+};
+
+#define PEER_BACKOFF_NS	100000000ULL
+
+static inline void peer_listener_init(struct peer_listener *pl,
+				      const struct peer_opts *o, int lfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+	pl->o = o;
+	pl->lfd = lfd;
+	pl->resume = 0;
+	pl->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (pl->epfd < 0)
+		peer_die(o, "epoll_create1: %s", strerror(errno));
+	if (epoll_ctl(pl->epfd, EPOLL_CTL_ADD, lfd, &ev))
+		peer_die(o, "epoll_ctl listener: %s", strerror(errno));
+}
+
+static inline void peer_listener_set(struct peer_listener *pl,
+				     unsigned int events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = NULL };
+
+	if (epoll_ctl(pl->epfd, EPOLL_CTL_MOD, pl->lfd, &ev))
+		peer_die(pl->o, "epoll_ctl listener: %s", strerror(errno));
+}
+
+static inline void peer_listener_backoff(struct peer_listener *pl)
+{
+	peer_listener_set(pl, 0);
+	pl->resume = peer_now_ns() + PEER_BACKOFF_NS;
+}
+
+/*
+ * epoll_wait()'s timeout: @ms (-1: none), or less if the listener is due
+ * back on before; switched back on once it is due.
+ */
+static inline int peer_listener_timeout(struct peer_listener *pl, int ms)
+{
+	unsigned long long now, left;
+
+	if (!pl->resume)
+		return ms;
+	now = peer_now_ns();
+	if (now >= pl->resume) {
+		peer_listener_set(pl, EPOLLIN);
+		pl->resume = 0;
+		return ms;
+	}
+	left = (pl->resume - now) / 1000000 + 1;
+	return ms >= 0 && (unsigned long long)ms < left ? ms : (int)left;
 }
 
 static inline void peer_ready(const struct peer_opts *o)

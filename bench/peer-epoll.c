@@ -23,7 +23,6 @@
 
 #define MAX_EVENTS	256
 #define ACCEPT_BURST	64		/* accepts per wake-up: fairness */
-#define BACKOFF_NS	100000000ULL	/* listener off, out of fds or memory */
 
 struct conn {
 	int fd;
@@ -32,19 +31,9 @@ struct conn {
 };
 
 struct loop {
-	const struct peer_opts *o;
-	int epfd, lfd;
+	struct peer_listener pl;
 	char *buf;		/* read buffer, shared by the connections */
-	unsigned long long resume;	/* listener off until then, or 0 */
 };
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void conn_close(struct conn *c)
 {
@@ -78,7 +67,7 @@ static int conn_keep(struct loop *l, struct conn *c, const char *buf,
 	c->pend = malloc(len);
 	if (!c->pend) {
 		fprintf(stderr, "%s: out of memory, closing a connection\n",
-			l->o->name);
+			l->pl.o->name);
 		return -1;
 	}
 	memcpy(c->pend, buf, len);
@@ -102,7 +91,7 @@ static int conn_echo(struct loop *l, struct conn *c)
 			if (r <= 0)
 				return r;
 		}
-		n = read(c->fd, l->buf, l->o->bufsize);
+		n = read(c->fd, l->buf, l->pl.o->bufsize);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -121,14 +110,6 @@ static int conn_echo(struct loop *l, struct conn *c)
 	}
 }
 
-static void listener_set(struct loop *l, unsigned int events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = NULL };
-
-	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->lfd, &ev))
-		peer_die(l->o, "epoll_ctl listener: %s", strerror(errno));
-}
-
 static void conn_add(struct loop *l, int fd)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -138,15 +119,15 @@ static void conn_add(struct loop *l, int fd)
 
 	if (!c) {
 		fprintf(stderr, "%s: out of memory, refusing a connection\n",
-			l->o->name);
+			l->pl.o->name);
 		close(fd);
 		return;
 	}
 	c->fd = fd;
 	ev.data.ptr = c;
 	/* Adding reports what is already readable: no data is missed. */
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		fprintf(stderr, "%s: epoll_ctl: %s\n", l->o->name,
+	if (epoll_ctl(l->pl.epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		fprintf(stderr, "%s: epoll_ctl: %s\n", l->pl.o->name,
 			strerror(errno));
 		conn_close(c);
 	}
@@ -156,58 +137,38 @@ static void conn_add(struct loop *l, int fd)
 static void accept_burst(struct loop *l)
 {
 	for (int i = 0; i < ACCEPT_BURST; i++) {
-		int fd = accept4(l->lfd, NULL, NULL,
+		int fd = accept4(l->pl.lfd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			peer_nodelay(l->o, fd);
+			peer_nodelay(l->pl.o, fd);
 			conn_add(l, fd);
 			continue;
 		}
-		switch (peer_accept_error(l->o, errno)) {
+		switch (peer_accept_error(l->pl.o, errno)) {
 		case PEER_ACCEPT_RETRY:
 			continue;
 		case PEER_ACCEPT_DRAINED:
 			return;
 		case PEER_ACCEPT_BACKOFF:
 			/* Level-triggered, it would wake us in a loop. */
-			listener_set(l, 0);
-			l->resume = now_ns() + BACKOFF_NS;
+			peer_listener_backoff(&l->pl);
 			return;
 		}
 	}
-}
-
-static int loop_timeout(struct loop *l)
-{
-	unsigned long long now;
-
-	if (!l->resume)
-		return -1;
-	now = now_ns();
-	if (now >= l->resume) {
-		listener_set(l, EPOLLIN);
-		l->resume = 0;
-		return -1;
-	}
-	return (l->resume - now) / 1000000 + 1;
 }
 
 /* Serves the non-blocking listener lfd until the process ends. */
 static void *epoll_loop(const struct peer_opts *o, int lfd)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	struct loop l = { .o = o, .lfd = lfd };
+	struct loop l = { .buf = malloc(o->bufsize) };
 
-	l.epfd = epoll_create1(EPOLL_CLOEXEC);
-	l.buf = malloc(o->bufsize);
-	if (l.epfd < 0 || !l.buf)
-		peer_die(o, "epoll_create1 or malloc: %s", strerror(errno));
-	if (epoll_ctl(l.epfd, EPOLL_CTL_ADD, lfd, &ev))
-		peer_die(o, "epoll_ctl listener: %s", strerror(errno));
+	if (!l.buf)
+		peer_die(o, "out of memory");
+	peer_listener_init(&l.pl, o, lfd);
 	for (;;) {
-		int n = epoll_wait(l.epfd, evs, MAX_EVENTS, loop_timeout(&l));
+		int n = epoll_wait(l.pl.epfd, evs, MAX_EVENTS, peer_listener_timeout(&l.pl, -1));
 
 		if (n < 0 && errno != EINTR)
 			peer_die(o, "epoll_wait: %s", strerror(errno));

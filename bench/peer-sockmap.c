@@ -43,7 +43,6 @@
 
 #define MAX_EVENTS	256
 #define ACCEPT_BURST	64		/* accepts per wake-up: fairness */
-#define BACKOFF_NS	100000000ULL	/* listener off, out of fds or memory */
 #define DRAIN_TICK_MS	1		/* rechecks of connections after FIN */
 #define STALL_NS	2000000000ULL	/* see conn_drained() */
 
@@ -72,20 +71,11 @@ struct conn {
 };
 
 struct loop {
-	const struct peer_opts *o;
-	int epfd, lfd, map_fd;
+	struct peer_listener pl;
+	int map_fd;
 	char *buf;		/* conn_echo_left()'s, allocated on first use */
 	struct conn *draining;	/* connections after FIN, head */
-	unsigned long long resume;	/* listener off until then, or 0 */
 };
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Each message once: a flood of connections must not flood stderr. */
 static void warn_once(const struct peer_opts *o, bool *said, const char *what,
@@ -103,7 +93,7 @@ static void conn_close(struct loop *l, struct conn *c)
 	 * goes now and not with the socket's last reference.
 	 */
 	if (bpf_map_delete_elem(l->map_fd, &c->cookie) && errno != ENOENT)
-		fprintf(stderr, "%s: map delete: %s\n", l->o->name,
+		fprintf(stderr, "%s: map delete: %s\n", l->pl.o->name,
 			strerror(errno));
 	close(c->fd);		/* also takes it out of the epoll set */
 	if (c->draining) {
@@ -161,7 +151,7 @@ static bool conn_drained(struct loop *l, struct conn *c,
 	}
 	if (now - c->since < STALL_NS)
 		return false;
-	warn_once(l->o, &said, "echo stalled after FIN, closing",
+	warn_once(l->pl.o, &said, "echo stalled after FIN, closing",
 		  ETIMEDOUT);
 	return true;
 }
@@ -170,14 +160,14 @@ static bool conn_drained(struct loop *l, struct conn *c,
 static void conn_drain(struct loop *l, struct conn *c)
 {
 	struct epoll_event ev = { .events = 0, .data.ptr = c };
-	unsigned long long now = now_ns();
+	unsigned long long now = peer_now_ns();
 
 	if (conn_drained(l, c, now)) {
 		conn_close(l, c);
 		return;
 	}
 	/* EPOLLRDHUP is level-triggered; errors and hangups still come. */
-	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, c->fd, &ev)) {
+	if (epoll_ctl(l->pl.epfd, EPOLL_CTL_MOD, c->fd, &ev)) {
 		conn_close(l, c);
 		return;
 	}
@@ -191,7 +181,7 @@ static void conn_drain(struct loop *l, struct conn *c)
 
 static void drain_tick(struct loop *l)
 {
-	unsigned long long now = now_ns();
+	unsigned long long now = peer_now_ns();
 	struct conn *c, *next;
 
 	for (c = l->draining; c; c = next) {
@@ -215,11 +205,11 @@ static void conn_echo_left(struct loop *l, int fd)
 	ssize_t n, w;
 
 	if (!l->buf)
-		l->buf = malloc(l->o->bufsize);
+		l->buf = malloc(l->pl.o->bufsize);
 	if (!l->buf || flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
 		return;
-	while ((n = read(fd, l->buf, l->o->bufsize)) > 0) {
+	while ((n = read(fd, l->buf, l->pl.o->bufsize)) > 0) {
 		for (ssize_t off = 0; off < n; off += w) {
 			w = write(fd, l->buf + off, n - off);
 			if (w <= 0)
@@ -239,13 +229,13 @@ static void conn_add(struct loop *l, int fd)
 
 	if (!c) {
 		fprintf(stderr, "%s: out of memory, refusing a connection\n",
-			l->o->name);
+			l->pl.o->name);
 		close(fd);
 		return;
 	}
 	c->fd = fd;
 	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c->cookie, &len)) {
-		warn_once(l->o, &said_other, "SO_COOKIE", errno);
+		warn_once(l->pl.o, &said_other, "SO_COOKIE", errno);
 		goto drop;
 	}
 	if (bpf_map_update_elem(l->map_fd, &c->cookie, &value, BPF_NOEXIST)) {
@@ -255,11 +245,11 @@ static void conn_add(struct loop *l, int fd)
 			break;
 		case E2BIG:
 		case ENOMEM:
-			warn_once(l->o, &said_full,
+			warn_once(l->pl.o, &said_full,
 				  "map full, refusing connections", errno);
 			break;
 		default:
-			warn_once(l->o, &said_other, "map update", errno);
+			warn_once(l->pl.o, &said_other, "map update", errno);
 		}
 		goto drop;
 	}
@@ -270,83 +260,52 @@ static void conn_add(struct loop *l, int fd)
 	 * data_ready, now the psock's, which takes the queue to the program.
 	 */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one))) {
-		warn_once(l->o, &said_other, "SO_RCVLOWAT", errno);
+		warn_once(l->pl.o, &said_other, "SO_RCVLOWAT", errno);
 		goto drop;
 	}
 	ev.data.ptr = c;
 	/* Adding reports a FIN already received: none is missed. */
-	if (!epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev))
+	if (!epoll_ctl(l->pl.epfd, EPOLL_CTL_ADD, fd, &ev))
 		return;
-	warn_once(l->o, &said_other, "epoll_ctl", errno);
+	warn_once(l->pl.o, &said_other, "epoll_ctl", errno);
 drop:
 	conn_close(l, c);
-}
-
-static void listener_set(struct loop *l, unsigned int events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = NULL };
-
-	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->lfd, &ev))
-		peer_die(l->o, "epoll_ctl listener: %s", strerror(errno));
 }
 
 /* The listener is level-triggered: what a burst leaves comes back. */
 static void accept_burst(struct loop *l)
 {
 	for (int i = 0; i < ACCEPT_BURST; i++) {
-		int fd = accept4(l->lfd, NULL, NULL,
+		int fd = accept4(l->pl.lfd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			peer_nodelay(l->o, fd);
+			peer_nodelay(l->pl.o, fd);
 			conn_add(l, fd);
 			continue;
 		}
-		switch (peer_accept_error(l->o, errno)) {
+		switch (peer_accept_error(l->pl.o, errno)) {
 		case PEER_ACCEPT_RETRY:
 			continue;
 		case PEER_ACCEPT_DRAINED:
 			return;
 		case PEER_ACCEPT_BACKOFF:
 			/* Level-triggered, it would wake us in a loop. */
-			listener_set(l, 0);
-			l->resume = now_ns() + BACKOFF_NS;
+			peer_listener_backoff(&l->pl);
 			return;
 		}
 	}
-}
-
-static int loop_timeout(struct loop *l)
-{
-	int ms = l->draining ? DRAIN_TICK_MS : -1;
-	unsigned long long now, left;
-
-	if (!l->resume)
-		return ms;
-	now = now_ns();
-	if (now >= l->resume) {
-		listener_set(l, EPOLLIN);
-		l->resume = 0;
-		return ms;
-	}
-	left = (l->resume - now) / 1000000 + 1;
-	return ms >= 0 && (unsigned long long)ms < left ? ms : (int)left;
 }
 
 /* Serves the non-blocking listener lfd until the process ends. */
 static void sockmap_loop(const struct peer_opts *o, int lfd, int map_fd)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	struct loop l = { .o = o, .lfd = lfd, .map_fd = map_fd };
+	struct loop l = { .map_fd = map_fd };
 
-	l.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (l.epfd < 0)
-		peer_die(o, "epoll_create1: %s", strerror(errno));
-	if (epoll_ctl(l.epfd, EPOLL_CTL_ADD, lfd, &ev))
-		peer_die(o, "epoll_ctl listener: %s", strerror(errno));
+	peer_listener_init(&l.pl, o, lfd);
 	for (;;) {
-		int n = epoll_wait(l.epfd, evs, MAX_EVENTS, loop_timeout(&l));
+		int n = epoll_wait(l.pl.epfd, evs, MAX_EVENTS, peer_listener_timeout(&l.pl, l.draining ? DRAIN_TICK_MS : -1));
 
 		if (n < 0 && errno != EINTR)
 			peer_die(o, "epoll_wait: %s", strerror(errno));

@@ -27,7 +27,6 @@
 
 #define MAX_EVENTS	256
 #define ACCEPT_BURST	64		/* accepts per wake-up: fairness */
-#define BACKOFF_NS	100000000ULL	/* listener off, out of fds or memory */
 #define PIPE_DEFAULT	65536		/* a new pipe's capacity on Linux */
 
 struct conn {
@@ -37,20 +36,10 @@ struct conn {
 };
 
 struct loop {
-	const struct peer_opts *o;
-	int epfd, lfd;
+	struct peer_listener pl;
 	int spare[2];		/* the next connection's pipe, or -1 */
 	bool warned;		/* "pipe: ..., backing off" said once */
-	unsigned long long resume;	/* listener off until then, or 0 */
 };
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void conn_close(struct conn *c)
 {
@@ -98,7 +87,7 @@ static int conn_echo(struct loop *l, struct conn *c)
 
 		if (r <= 0)
 			return r;
-		n = splice(c->fd, NULL, c->pipe[1], NULL, l->o->bufsize,
+		n = splice(c->fd, NULL, c->pipe[1], NULL, l->pl.o->bufsize,
 			   SPLICE_F_NONBLOCK);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -108,14 +97,6 @@ static int conn_echo(struct loop *l, struct conn *c)
 			return -1;
 		c->held = n;
 	}
-}
-
-static void listener_set(struct loop *l, unsigned int events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = NULL };
-
-	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->lfd, &ev))
-		peer_die(l->o, "epoll_ctl listener: %s", strerror(errno));
 }
 
 /*
@@ -130,7 +111,7 @@ static bool spare_pipe(struct loop *l)
 	if (pipe2(l->spare, O_NONBLOCK | O_CLOEXEC)) {
 		if (!l->warned)
 			fprintf(stderr, "%s: pipe: %s, backing off\n",
-				l->o->name, strerror(errno));
+				l->pl.o->name, strerror(errno));
 		l->warned = true;
 		l->spare[0] = l->spare[1] = -1;
 		return false;
@@ -140,8 +121,8 @@ static bool spare_pipe(struct loop *l)
 	 * a larger pipe. Best effort: past /proc/sys/fs/pipe-max-size without
 	 * CAP_SYS_RESOURCE it fails, and splices are simply shorter.
 	 */
-	if (l->o->bufsize > PIPE_DEFAULT)
-		fcntl(l->spare[1], F_SETPIPE_SZ, (int)l->o->bufsize);
+	if (l->pl.o->bufsize > PIPE_DEFAULT)
+		fcntl(l->spare[1], F_SETPIPE_SZ, (int)l->pl.o->bufsize);
 	return true;
 }
 
@@ -154,7 +135,7 @@ static void conn_add(struct loop *l, int fd)
 
 	if (!c) {
 		fprintf(stderr, "%s: out of memory, refusing a connection\n",
-			l->o->name);
+			l->pl.o->name);
 		close(fd);
 		return;
 	}
@@ -164,8 +145,8 @@ static void conn_add(struct loop *l, int fd)
 	l->spare[0] = l->spare[1] = -1;
 	ev.data.ptr = c;
 	/* Adding reports what is already readable: no data is missed. */
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		fprintf(stderr, "%s: epoll_ctl: %s\n", l->o->name,
+	if (epoll_ctl(l->pl.epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		fprintf(stderr, "%s: epoll_ctl: %s\n", l->pl.o->name,
 			strerror(errno));
 		conn_close(c);
 	}
@@ -179,13 +160,13 @@ static void accept_burst(struct loop *l)
 
 		if (!spare_pipe(l))
 			goto backoff;
-		fd = accept4(l->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(l->pl.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
-			peer_nodelay(l->o, fd);
+			peer_nodelay(l->pl.o, fd);
 			conn_add(l, fd);
 			continue;
 		}
-		switch (peer_accept_error(l->o, errno)) {
+		switch (peer_accept_error(l->pl.o, errno)) {
 		case PEER_ACCEPT_RETRY:
 			continue;
 		case PEER_ACCEPT_DRAINED:
@@ -197,39 +178,18 @@ static void accept_burst(struct loop *l)
 	return;
 backoff:
 	/* Level-triggered, it would wake us in a loop. */
-	listener_set(l, 0);
-	l->resume = now_ns() + BACKOFF_NS;
-}
-
-static int loop_timeout(struct loop *l)
-{
-	unsigned long long now;
-
-	if (!l->resume)
-		return -1;
-	now = now_ns();
-	if (now >= l->resume) {
-		listener_set(l, EPOLLIN);
-		l->resume = 0;
-		return -1;
-	}
-	return (l->resume - now) / 1000000 + 1;
+	peer_listener_backoff(&l->pl);
 }
 
 /* Serves the non-blocking listener lfd until the process ends. */
 static void splice_loop(const struct peer_opts *o, int lfd)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	struct loop l = { .o = o, .lfd = lfd, .spare = { -1, -1 } };
+	struct loop l = { .spare = { -1, -1 } };
 
-	l.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (l.epfd < 0)
-		peer_die(o, "epoll_create1: %s", strerror(errno));
-	if (epoll_ctl(l.epfd, EPOLL_CTL_ADD, lfd, &ev))
-		peer_die(o, "epoll_ctl listener: %s", strerror(errno));
+	peer_listener_init(&l.pl, o, lfd);
 	for (;;) {
-		int n = epoll_wait(l.epfd, evs, MAX_EVENTS, loop_timeout(&l));
+		int n = epoll_wait(l.pl.epfd, evs, MAX_EVENTS, peer_listener_timeout(&l.pl, -1));
 
 		if (n < 0 && errno != EINTR)
 			peer_die(o, "epoll_wait: %s", strerror(errno));
