@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # make          build the modules against the running kernel (KDIR= overrides)
+# make samples  also build samples/ (the discard service)
 # make run      boot a QEMU guest with both servers, ports forwarded to the host
 # make test     run the test suite in a QEMU guest
 # make test-debug  the same on a KASAN/lockdep/kmemleak kernel built from source
@@ -13,15 +14,8 @@
 # make dkms-install / dkms-remove   the same through DKMS, as kecho/<version>
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-# The version the modules report, worked out as src/Kbuild does: git
-# describe --tags --always --dirty (without taking .git/index.lock), else the
-# VERSION file of a DKMS copy, else "unknown".
-KECHO_VERSION := $(shell { { test -e .git && \
-	v=$$(git describe --tags --always) && \
-	if GIT_OPTIONAL_LOCKS=0 git status --porcelain -uno | grep -q .; \
-	then echo $$v-dirty; else echo $$v; fi; } || cat VERSION; } \
-	2>/dev/null | head -n 1 | tr -cd 'A-Za-z0-9._+~-')
-KECHO_VERSION := $(or $(KECHO_VERSION),unknown)
+# The version the modules report (src/version.sh, which src/Kbuild runs too).
+KECHO_VERSION := $(shell sh src/version.sh)
 
 # The release of the kernel in KDIR, from its utsrelease.h: Debian's headers'
 # include/config/kernel.release (which modules_install would use) says
@@ -39,7 +33,7 @@ NO_SIGN = $(if $(SIG_KEY),$(if $(wildcard $(KDIR)/$(SIG_KEY) \
 
 # What a DKMS copy of the sources holds (generated *.mod.c left out).
 DKMS_FILES := Makefile $(filter-out %.mod.c,$(wildcard src/*.c)) \
-	$(wildcard src/*.h) src/Kbuild
+	$(wildcard src/*.h) src/Kbuild src/version.sh
 DKMS_SOURCE_TREE ?= /usr/src
 DKMS ?= dkms
 
@@ -47,6 +41,11 @@ all: modules
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/src modules
+
+# The sample services (not installed), linked against src/'s ksrv.ko.
+samples: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/samples \
+		KBUILD_EXTRA_SYMBOLS=$(CURDIR)/src/Module.symvers modules
 
 tools:
 	$(MAKE) -C tools O=$(CURDIR)/build/tools
@@ -109,9 +108,12 @@ dkms-remove:
 	done
 
 clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/src clean 2>/dev/null || \
-		rm -f src/*.o src/*.ko src/*.mod* src/.*.cmd src/Module.symvers src/modules.order
+	for d in src samples; do \
+		$(MAKE) -C $(KDIR) M=$(CURDIR)/$$d clean 2>/dev/null || \
+		rm -f $$d/*.o $$d/*.ko $$d/*.mod* $$d/.*.cmd \
+			$$d/Module.symvers $$d/modules.order; \
+	done
 	rm -rf build
 
-.PHONY: all modules tools test test-debug bench run check version kver-ok \
+.PHONY: all modules samples tools test test-debug bench run check version kver-ok \
 	install dkms-src dkms-install dkms-remove clean

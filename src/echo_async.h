@@ -1,36 +1,43 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The parts of echo_async: the module itself (echo_async_main.c:
- * parameters, init, exit), TCP echo (echo_async_tcp.c) and UDP echo
- * (echo_async_udp.c). Both protocols run as tasks on one executor and
- * count into one set of statistics.
+ * The parts of echo_async: the module (echo_async_main.c: its switches,
+ * counters and UDP echo) and TCP echo (echo_async_tcp.c), which ksrv runs
+ * as a task service.
  */
 #ifndef ECHO_ASYNC_H
 #define ECHO_ASYNC_H
 
 #include "ksrv.h"
 
-/**
- * struct echo_async - what the parts of echo_async share
- * @executor: runs every task of the module
- * @conns: the live TCP connections
- * @stats: the module's counters, in /proc/net/echo_async
- * @zerocopy: TCP echoes pages by reference, not by copying them
- * @softirq: TCP echoes from softirq when it can (run to completion)
- */
-struct echo_async {
-	struct ksrv_executor executor;
-	struct ksrv_registry conns;
-	struct ksrv_stats stats;
-	bool zerocopy;
-	bool softirq;
+/* echo_async's own counters, after ksrv's in /proc/net/echo_async. */
+enum echo_async_stat {
+	ECHO_ASYNC_BYTES_IN,
+	ECHO_ASYNC_BYTES_OUT,
+	ECHO_ASYNC_DGRAMS_OUT,
+	ECHO_ASYNC_DGRAMS_DROPPED,
+	ECHO_ASYNC_DGRAMS_BAD_PORT,
+	ECHO_ASYNC_DGRAMS_BAD_ADDR,
+	ECHO_ASYNC_NR_STATS,
 };
 
-extern struct echo_async echo_async;
+/**
+ * struct echo_async_conn - one client connection
+ * @base: what ksrv knows of it: its socket, task and watch
+ * @data_ready: the socket's own sk_data_ready, while ours is installed
+ * @blocked: the send side was full: nothing more is read until the watch
+ *	reports room (socket lock)
+ */
+struct echo_async_conn {
+	struct ksrv_conn base;
+	void (*data_ready)(struct sock *sk);
+	bool blocked;
+};
 
-int echo_async_tcp_start(const struct ksrv_config *cfg);
-void echo_async_tcp_stop(void);
-int echo_async_udp_start(const struct ksrv_config *cfg);
-void echo_async_udp_stop(void);
+extern bool echo_async_zerocopy;
+extern bool echo_async_softirq;
+
+void echo_async_arm(struct ksrv_conn *base);
+int echo_async_ready(struct ksrv_conn *base);
+void echo_async_disarm(struct ksrv_conn *base);
 
 #endif /* ECHO_ASYNC_H */

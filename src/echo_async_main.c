@@ -2,128 +2,80 @@
 /*
  * echo_async: TCP and UDP echo (RFC 862) without a thread of its own.
  *
- * This file is the module: its parameters, and init and exit, which set up
- * and take down in reverse order the executor every task runs on, the
- * registry of TCP connections, the statistics, TCP echo
- * (echo_async_tcp.c) and UDP echo (echo_async_udp.c).
+ * This file is the module: its switches, its counters, and UDP echo. TCP
+ * echo is echo_async_tcp.c; ksrv runs both, on one workqueue.
+ *
+ * UDP: each datagram is sent back to its sender, unchanged, unless its
+ * source is one an answer must not go to (ksrv_udp_check_source(): a
+ * privileged port, NFS, this server's own port, a broadcast, multicast or
+ * unspecified address), so that two echo servers cannot bounce a spoofed
+ * datagram between them and the server is no reflector aimed at another
+ * service. A reply is never larger than its request. A reply the socket
+ * has no room for is dropped and counted, never queued.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/module.h>
 
 #include "echo_async.h"
 
-static char *addr;
-module_param(addr, charp, 0444);
-MODULE_PARM_DESC(addr,
-		 "IPv4 or IPv6 address to listen on (default: all, IPv6 and IPv4)");
+/* An idle connection costs its socket and this module about 5 KB. */
+KSRV_MODULE_PARAMS(8081, 65536);
 
-static int port = 8081;
-module_param(port, int, 0444);
-MODULE_PARM_DESC(port, "TCP and UDP port to serve, 1..65535 (default 8081)");
-
-static int backlog = 128;
-module_param(backlog, int, 0444);
-MODULE_PARM_DESC(backlog, "listen() backlog, 1..65535 (default 128)");
-
-static bool zerocopy = true;
-module_param(zerocopy, bool, 0444);
+bool echo_async_zerocopy = true;
+module_param_named(zerocopy, echo_async_zerocopy, bool, 0444);
 MODULE_PARM_DESC(zerocopy,
 		 "Echo TCP data by reference to the received pages, not by copying it (default Y)");
 
-static bool softirq = true;
-module_param(softirq, bool, 0444);
+bool echo_async_softirq = true;
+module_param_named(softirq, echo_async_softirq, bool, 0444);
 MODULE_PARM_DESC(softirq,
 		 "Echo TCP data from softirq as it arrives, when the socket is free (default Y)");
-
-/* An idle connection costs its socket and this module about 5 KB. */
-static int max_conns = 65536;
-module_param(max_conns, int, 0444);
-MODULE_PARM_DESC(max_conns,
-		 "Connections served at once; more are closed at once, 1..1048576 (default 65536)");
-
-static int idle_timeout;
-module_param(idle_timeout, int, 0444);
-MODULE_PARM_DESC(idle_timeout,
-		 "Seconds without data before a connection is closed, 0 (off)..604800 (default 0)");
 
 static bool unbound;
 module_param(unbound, bool, 0444);
 MODULE_PARM_DESC(unbound,
 		 "Run connections on an unbound workqueue instead of per-CPU (default N)");
 
-static bool udp = true;
-module_param(udp, bool, 0444);
-MODULE_PARM_DESC(udp,
-		 "Also serve UDP echo on the same address and port (default Y)");
+KSRV_MODULE_PARAM_UDP();
 
-struct echo_async echo_async;
+static const char * const echo_async_stat_names[] = {
+	[ECHO_ASYNC_BYTES_IN] = "bytes_in",
+	[ECHO_ASYNC_BYTES_OUT] = "bytes_out",
+	[ECHO_ASYNC_DGRAMS_OUT] = "dgrams_out",
+	[ECHO_ASYNC_DGRAMS_DROPPED] = "dgrams_dropped",
+	[ECHO_ASYNC_DGRAMS_BAD_PORT] = "dgrams_bad_port",
+	[ECHO_ASYNC_DGRAMS_BAD_ADDR] = "dgrams_bad_addr",
+};
 
-static int __init echo_async_init(void)
+static void echo_async_datagram(struct ksrv_service *srv,
+				struct ksrv_dgram *dg)
 {
-	struct ksrv_config cfg = {
-		.name = KBUILD_MODNAME,
-		.addr = addr,
-		.port = port,
-		.backlog = backlog,
-		.max_conns = max_conns,
-		.idle_timeout = idle_timeout,
-	};
-	int ret;
-
-	ret = ksrv_config_check(&cfg);
-	if (ret)
-		return ret;
-
-	echo_async.zerocopy = zerocopy;
-	echo_async.softirq = softirq;
-	ksrv_registry_init(&echo_async.conns, max_conns);
-	ret = ksrv_stats_init(&echo_async.stats, KBUILD_MODNAME,
-			      &echo_async.conns);
-	if (ret)
-		goto err_registry;
-	ret = ksrv_executor_init(&echo_async.executor, KBUILD_MODNAME,
-				 unbound);
-	if (ret) {
-		pr_err("cannot create workqueue: %d\n", ret);
-		goto err_stats;
+	switch (ksrv_udp_check_source(&dg->from, ksrv_service_port(srv))) {
+	case KSRV_UDP_SOURCE_OK:
+		break;
+	case KSRV_UDP_SOURCE_BAD_PORT:
+		ksrv_count(srv, ECHO_ASYNC_DGRAMS_BAD_PORT, 1);
+		return;
+	case KSRV_UDP_SOURCE_BAD_ADDR:
+		ksrv_count(srv, ECHO_ASYNC_DGRAMS_BAD_ADDR, 1);
+		return;
 	}
-
-	ret = echo_async_tcp_start(&cfg);
-	if (ret)
-		goto err_executor;
-	if (udp) {
-		ret = echo_async_udp_start(&cfg);
-		if (ret)
-			goto err_tcp;
-	}
-	return 0;
-
-err_tcp:
-	echo_async_tcp_stop();
-err_executor:
-	ksrv_executor_destroy(&echo_async.executor);
-err_stats:
-	ksrv_stats_destroy(&echo_async.stats);
-err_registry:
-	ksrv_registry_destroy(&echo_async.conns);
-	return ret;
+	if (ksrv_udp_reply(srv, dg, dg->data, dg->len))
+		ksrv_count(srv, ECHO_ASYNC_DGRAMS_DROPPED, 1);
+	else
+		ksrv_count(srv, ECHO_ASYNC_DGRAMS_OUT, 1);
 }
 
-static void __exit echo_async_exit(void)
-{
-	if (udp)
-		echo_async_udp_stop();
-	echo_async_tcp_stop();
-	/* Waits for connections that were closing themselves meanwhile. */
-	ksrv_executor_destroy(&echo_async.executor);
-	ksrv_stats_destroy(&echo_async.stats);
-	ksrv_registry_destroy(&echo_async.conns);
-	pr_info("unloaded\n");
-}
+static const struct ksrv_ops echo_async_ops = {
+	.conn_size = sizeof(struct echo_async_conn),
+	.arm = echo_async_arm,
+	.ready = echo_async_ready,
+	.disarm = echo_async_disarm,
+	.datagram = echo_async_datagram,
+	.stat_names = echo_async_stat_names,
+	.nr_stats = ECHO_ASYNC_NR_STATS,
+};
 
-module_init(echo_async_init);
-module_exit(echo_async_exit);
+module_ksrv_service(echo_async_ops, ksrv_param_udp, unbound);
 
 MODULE_LICENSE("GPL");
 MODULE_VERSION(KECHO_VERSION);

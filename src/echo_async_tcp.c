@@ -15,18 +15,17 @@
  *   the data arrives (run to completion: no task is woken for a request),
  *   unless a process owns the socket, the send side is full, or the
  *   softirq budget is spent;
- * - otherwise, and for everything else, in the connection's ksrv task on
- *   the module's executor, woken by a ksrv watch on the socket (room to
+ * - otherwise, and for everything else, in the connection's ksrv task
+ *   (echo_async_ready()), woken by its ksrv watch on the socket (room to
  *   send, errors, the peer's FIN) or by the callback.
  * The socket lock orders the two: the task holds lock_sock(), softirq the
  * socket's spinlock with no owner.
  *
- * Lifetime: a connection is registered, then its callback installed and
- * its watch armed (echo_async_conn_start()). Whoever takes it off the
- * registry tears it down: the connection itself when the peer goes away
- * (echo_async_conn_close()), or echo_async_tcp_stop() at module exit
- * (echo_async_conn_destroy()); both first restore the callback and disarm
- * the watch, so nothing can run for a connection being freed.
+ * Lifetime is ksrv's (ksrv_service.c): it registers the connection, calls
+ * echo_async_arm() to install the callback just before arming the watch,
+ * and echo_async_disarm() to restore it before disarming the watch, from
+ * whoever tears the connection down, so nothing runs for a connection
+ * being freed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -46,48 +45,14 @@
  * task, so that one busy connection cannot hold a CPU's softirq.
  */
 #define ECHO_ASYNC_SOFTIRQ_BUDGET (16 * 1024)
-/* Connections one run of the accept task takes before requeueing. */
-#define ECHO_ASYNC_ACCEPT_BUDGET 64
-/* How long to wait before accepting again after a transient error. */
-#define ECHO_ASYNC_ACCEPT_RETRY	(HZ / 10)
-/* How long to wait before sending again after running out of memory. */
-#define ECHO_ASYNC_NOMEM_RETRY	(HZ / 10)
 /* Bytes read at once with recvmsg to get past urgent data. */
 #define ECHO_ASYNC_URGENT_CHUNK	256
 
-/**
- * struct echo_async_conn - one client connection
- * @base: the socket, in echo_async.conns until its teardown is claimed
- * @task: runs echo_async_conn_run()
- * @watch: wakes @task when @sock is ready
- * @data_ready: the socket's own sk_data_ready, while ours is installed
- * @blocked: the send side was full: nothing more is read until the watch
- *	reports room (socket lock)
+/*
+ * What a connection does after echoing what it could: a &enum ksrv_next,
+ * this, or a negative errno.
  */
-struct echo_async_conn {
-	struct ksrv_conn base;
-	struct ksrv_task task;
-	struct ksrv_watch watch;
-	void (*data_ready)(struct sock *sk);
-	bool blocked;
-};
-
-/* What a connection does after echoing what it could. */
-enum echo_async_next {
-	ECHO_ASYNC_WAIT,	/* for data, or for room to send */
-	ECHO_ASYNC_AGAIN,	/* more is queued: run again, behind others */
-	ECHO_ASYNC_RETRY,	/* no memory to send: try again after a while */
-	ECHO_ASYNC_URGENT,	/* stopped at urgent data: recvmsg must step over */
-	ECHO_ASYNC_EOF,		/* everything echoed and the peer is done */
-	ECHO_ASYNC_ERROR,	/* the connection failed */
-};
-
-static struct {
-	struct socket *listen;
-	struct ksrv_task accept_task;
-	struct ksrv_watch listen_watch;
-	struct ksrv_idle idle;
-} srv;
+#define ECHO_ASYNC_URGENT	(KSRV_DONE + 1)	/* recvmsg must step over */
 
 /* read_sock actor: send the range straight back; socket locked. */
 static int echo_async_echo_skb(read_descriptor_t *desc, struct sk_buff *skb,
@@ -99,7 +64,7 @@ static int echo_async_echo_skb(read_descriptor_t *desc, struct sk_buff *skb,
 	if (!desc->count)
 		return 0;	/* budget spent, or a send came back short */
 	len = min(len, desc->count);
-	ret = ksrv_tcp_send_skb(sk, skb, offset, len, echo_async.zerocopy);
+	ret = ksrv_tcp_send_skb(sk, skb, offset, len, echo_async_zerocopy);
 	if (ret < 0) {
 		desc->error = ret;
 		return 0;	/* stops read_sock; the data stays queued */
@@ -129,15 +94,14 @@ static bool echo_async_at_urgent(struct sock *sk)
 static void echo_async_conn_block(struct echo_async_conn *conn)
 {
 	conn->blocked = true;
-	ksrv_watch_set_interest(&conn->watch, EPOLLOUT);
+	ksrv_conn_set_interest(&conn->base, EPOLLOUT);
 }
 
 /*
  * Echo what has been received, up to @budget bytes, and say what next.
  * The socket is locked, by lock_sock() or, in softirq, by its spinlock.
  */
-static enum echo_async_next echo_async_conn_step(struct echo_async_conn *conn,
-						 size_t budget)
+static int echo_async_conn_step(struct echo_async_conn *conn, size_t budget)
 {
 	struct sock *sk = conn->base.sock->sk;
 	read_descriptor_t desc = { .arg.data = sk, .count = budget };
@@ -146,8 +110,8 @@ static enum echo_async_next echo_async_conn_step(struct echo_async_conn *conn,
 	ret = tcp_read_sock(sk, &desc, echo_async_echo_skb);
 	if (ret > 0) {
 		ksrv_conn_touch(&conn->base);
-		ksrv_stats_add(&echo_async.stats, KSRV_STAT_BYTES_IN, ret);
-		ksrv_stats_add(&echo_async.stats, KSRV_STAT_BYTES_OUT, ret);
+		ksrv_count(conn->base.srv, ECHO_ASYNC_BYTES_IN, ret);
+		ksrv_count(conn->base.srv, ECHO_ASYNC_BYTES_OUT, ret);
 	}
 	if (desc.error == -EAGAIN) {
 		/*
@@ -160,30 +124,34 @@ static enum echo_async_next echo_async_conn_step(struct echo_async_conn *conn,
 		 * send failed for want of memory, so poll for it.
 		 */
 		if (!READ_ONCE(tcp_sk(sk)->packets_out))
-			return ECHO_ASYNC_RETRY;
-		return ECHO_ASYNC_WAIT;
+			return KSRV_RETRY;
+		return KSRV_WAIT;
 	}
 	if (conn->blocked) {
 		conn->blocked = false;
-		ksrv_watch_set_interest(&conn->watch, EPOLLIN);
+		ksrv_conn_set_interest(&conn->base, EPOLLIN);
 	}
-	if (desc.error || ret < 0 || READ_ONCE(sk->sk_err))
-		return ECHO_ASYNC_ERROR;
+	if (desc.error)
+		return desc.error;
+	if (ret < 0)
+		return ret;
+	if (READ_ONCE(sk->sk_err))
+		return -READ_ONCE(sk->sk_err);
 	if (echo_async_at_urgent(sk)) {
 		/* The recvmsg path needs its echo to fit in at once. */
 		if (sk_stream_memory_free(sk))
 			return ECHO_ASYNC_URGENT;
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
 		echo_async_conn_block(conn);
-		return ECHO_ASYNC_WAIT;
+		return KSRV_WAIT;
 	}
 	if (!desc.count)
-		return ECHO_ASYNC_AGAIN;
+		return KSRV_AGAIN;
 	/* End of stream: all that was received is echoed. */
 	if ((READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) &&
 	    skb_queue_empty(&sk->sk_receive_queue))
-		return ECHO_ASYNC_EOF;
-	return ECHO_ASYNC_WAIT;
+		return KSRV_DONE;
+	return KSRV_WAIT;
 }
 
 /*
@@ -201,97 +169,68 @@ static void echo_async_data_ready(struct sock *sk)
 		goto out;
 	/* Owned: the owner's release_sock() called us; it runs again. */
 	if (sock_owned_by_user_nocheck(sk)) {
-		ksrv_task_wake(&conn->task);
+		ksrv_conn_wake(&conn->base);
 		goto out;
 	}
 	/* Blocked: the watch wakes the task when there is room. */
 	if (conn->blocked)
 		goto out;
-	switch (echo_async_conn_step(conn, ECHO_ASYNC_SOFTIRQ_BUDGET)) {
-	case ECHO_ASYNC_WAIT:
-		break;
-	case ECHO_ASYNC_RETRY:
-		ksrv_task_wake_after(&conn->task, ECHO_ASYNC_NOMEM_RETRY);
-		break;
-	default:
-		/* More to echo, urgent data, or a teardown: not here. */
-		ksrv_task_wake(&conn->task);
-		break;
-	}
+	/*
+	 * More to echo, no memory, urgent data, or a teardown: not here.
+	 * The task sees the same and does what it says.
+	 */
+	if (echo_async_conn_step(conn, ECHO_ASYNC_SOFTIRQ_BUDGET) != KSRV_WAIT)
+		ksrv_conn_wake(&conn->base);
 out:
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
-/*
- * Start echoing: install our sk_data_ready with softirq=1, then arm the
- * watch, which runs the task once for what came before. Both under the
- * socket lock: the task needs it to echo and, once the callback is in, to
- * tear down, so it cannot free the connection before this is done.
+/**
+ * echo_async_arm() - &ksrv_ops.arm: with softirq=1, install our callback
+ * @base: the connection, its socket locked
+ *
+ * Just before ksrv arms the watch: the task needs the socket lock to echo
+ * and to tear down, so it cannot free the connection before this is done.
  */
-static void echo_async_conn_arm(struct echo_async_conn *conn)
+void echo_async_arm(struct ksrv_conn *base)
 {
-	struct sock *sk = conn->base.sock->sk;
+	struct echo_async_conn *conn = (struct echo_async_conn *)base;
+	struct sock *sk = base->sock->sk;
 
-	lock_sock(sk);
-	if (echo_async.softirq) {
-		ksrv_tcp_prepare_softirq(sk);
-		write_lock_bh(&sk->sk_callback_lock);
-		conn->data_ready = sk->sk_data_ready;
-		sk->sk_user_data = conn;
-		sk->sk_data_ready = echo_async_data_ready;
-		write_unlock_bh(&sk->sk_callback_lock);
-	}
-	ksrv_watch_arm(&conn->watch);
-	release_sock(sk);
+	if (!echo_async_softirq)
+		return;
+	ksrv_tcp_prepare_softirq(sk);
+	write_lock_bh(&sk->sk_callback_lock);
+	conn->data_ready = sk->sk_data_ready;
+	sk->sk_user_data = conn;
+	sk->sk_data_ready = echo_async_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
 }
 
-/*
+/**
+ * echo_async_disarm() - &ksrv_ops.disarm: restore the socket's callback
+ * @base: the connection
+ *
  * On return our sk_data_ready is not running and will not run: softirq
  * calls it under the socket's spinlock, which lock_sock() waits for. Both
  * a closing connection and module exit may get here at once: whoever
  * comes second finds the callback restored already.
  */
-static void echo_async_conn_unhook(struct echo_async_conn *conn)
+void echo_async_disarm(struct ksrv_conn *base)
 {
-	struct sock *sk = conn->base.sock->sk;
+	struct sock *sk = base->sock->sk;
 
-	if (!echo_async.softirq)
+	if (!echo_async_softirq)
 		return;
 	lock_sock(sk);
 	write_lock_bh(&sk->sk_callback_lock);
-	if (sk->sk_user_data == conn) {
-		sk->sk_data_ready = conn->data_ready;
+	if (sk->sk_user_data == base) {
+		sk->sk_data_ready =
+			((struct echo_async_conn *)base)->data_ready;
 		sk->sk_user_data = NULL;
 	}
 	write_unlock_bh(&sk->sk_callback_lock);
 	release_sock(sk);
-}
-
-static void echo_async_conn_free(struct echo_async_conn *conn)
-{
-	sock_release(conn->base.sock);
-	kfree(conn);
-}
-
-/* The peer went away or failed: tear down, unless exit already claimed it. */
-static void echo_async_conn_close(struct echo_async_conn *conn)
-{
-	echo_async_conn_unhook(conn);
-	ksrv_watch_disarm(&conn->watch);
-	/* A wake-up that came before the disarm may have queued us again. */
-	ksrv_task_cancel(&conn->task);
-	if (!ksrv_registry_remove(&echo_async.conns, &conn->base))
-		return;	/* exit owns it, and waits for this run to return */
-	echo_async_conn_free(conn);
-}
-
-/* Module exit's teardown of a connection it took off the registry. */
-static void echo_async_conn_destroy(struct echo_async_conn *conn)
-{
-	echo_async_conn_unhook(conn);
-	ksrv_watch_disarm(&conn->watch);
-	ksrv_task_cancel_sync(&conn->task);
-	echo_async_conn_free(conn);
 }
 
 /*
@@ -320,153 +259,28 @@ static int echo_async_conn_urgent(struct echo_async_conn *conn)
 	if (ret != len)
 		return ret < 0 ? ret : -ENOMEM;
 	ksrv_conn_touch(&conn->base);
-	ksrv_stats_add(&echo_async.stats, KSRV_STAT_BYTES_IN, len);
-	ksrv_stats_add(&echo_async.stats, KSRV_STAT_BYTES_OUT, len);
+	ksrv_count(conn->base.srv, ECHO_ASYNC_BYTES_IN, len);
+	ksrv_count(conn->base.srv, ECHO_ASYNC_BYTES_OUT, len);
 	return 0;
 }
 
-static void echo_async_conn_run(struct work_struct *work)
+/**
+ * echo_async_ready() - &ksrv_ops.ready: echo what the socket has
+ * @base: the connection
+ *
+ * Return: an &enum ksrv_next, or a negative errno.
+ */
+int echo_async_ready(struct ksrv_conn *base)
 {
-	struct echo_async_conn *conn =
-		container_of(ksrv_task_of(work), struct echo_async_conn, task);
-	struct sock *sk = conn->base.sock->sk;
-	enum echo_async_next next;
+	struct echo_async_conn *conn = (struct echo_async_conn *)base;
+	struct sock *sk = base->sock->sk;
+	int next;
 
 	lock_sock(sk);
 	next = echo_async_conn_step(conn, ECHO_ASYNC_RUN_BUDGET);
 	release_sock(sk);
 
-	switch (next) {
-	case ECHO_ASYNC_WAIT:
-		break;	/* the watch, or the callback, wakes us */
-	case ECHO_ASYNC_AGAIN:
-		ksrv_task_wake(&conn->task);
-		break;
-	case ECHO_ASYNC_RETRY:
-		ksrv_task_wake_after(&conn->task, ECHO_ASYNC_NOMEM_RETRY);
-		break;
-	case ECHO_ASYNC_URGENT:
-		if (!echo_async_conn_urgent(conn)) {
-			ksrv_task_wake(&conn->task);
-			break;
-		}
-		fallthrough;
-	case ECHO_ASYNC_ERROR:
-		ksrv_stats_add(&echo_async.stats, KSRV_STAT_ERRORS, 1);
-		fallthrough;
-	case ECHO_ASYNC_EOF:
-		echo_async_conn_close(conn);
-		break;
-	}
-}
-
-static void echo_async_conn_start(struct socket *sock)
-{
-	struct echo_async_conn *conn;
-	int ret;
-
-	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
-	if (!conn) {
-		ksrv_stats_add(&echo_async.stats, KSRV_STAT_ERRORS, 1);
-		sock_release(sock);
-		return;
-	}
-	ksrv_conn_init(&conn->base, sock);
-	ksrv_task_init(&conn->task, &echo_async.executor, echo_async_conn_run);
-	ksrv_watch_init(&conn->watch, sock, &conn->task, EPOLLIN);
-	tcp_sock_set_nodelay(sock->sk);
-
-	/* Registered before armed: once armed, it may close itself. */
-	ret = ksrv_registry_add(&echo_async.conns, &conn->base);
-	if (ret) {
-		/* Over max_conns, closed at once; or exit has begun. */
-		if (ret == -EBUSY)
-			ksrv_stats_add(&echo_async.stats, KSRV_STAT_REFUSED, 1);
-		echo_async_conn_free(conn);
-		return;
-	}
-	ksrv_stats_add(&echo_async.stats, KSRV_STAT_ACCEPTED, 1);
-	echo_async_conn_arm(conn);
-}
-
-static void echo_async_accept_run(struct work_struct *work)
-{
-	int budget = ECHO_ASYNC_ACCEPT_BUDGET;
-
-	while (budget--) {
-		struct socket *sock;
-		int ret;
-
-		ret = kernel_accept(srv.listen, &sock, O_NONBLOCK);
-		if (ret == -ECONNABORTED)
-			continue;
-		if (ret == -EAGAIN)
-			return;	/* drained; the watch wakes us for more */
-		if (ret) {
-			/*
-			 * Out of memory or file limits: the backlog would sit
-			 * until the next handshake wakes us, so retry soon.
-			 */
-			pr_warn_ratelimited("accept failed: %d\n", ret);
-			ksrv_stats_add(&echo_async.stats, KSRV_STAT_ERRORS, 1);
-			ksrv_task_wake_after(&srv.accept_task,
-					     ECHO_ASYNC_ACCEPT_RETRY);
-			return;
-		}
-		echo_async_conn_start(sock);
-	}
-	ksrv_task_wake(&srv.accept_task);
-}
-
-/**
- * echo_async_tcp_start() - listen and serve TCP echo
- * @cfg: where to listen, and how long a connection may stay idle
- *
- * Return: 0, or a negative errno after one error line.
- */
-int echo_async_tcp_start(const struct ksrv_config *cfg)
-{
-	int ret;
-
-	ret = ksrv_listen(cfg, &srv.listen);
-	if (ret)
-		return ret;
-	ksrv_task_init(&srv.accept_task, &echo_async.executor,
-		       echo_async_accept_run);
-	ksrv_watch_init(&srv.listen_watch, srv.listen, &srv.accept_task,
-			EPOLLIN);
-	ksrv_watch_arm(&srv.listen_watch);
-	ksrv_idle_start(&srv.idle, &echo_async.conns, &echo_async.stats,
-			cfg->idle_timeout);
-	return 0;
-}
-
-/**
- * echo_async_tcp_stop() - stop accepting and tear every connection down
- *
- * Connections closing themselves meanwhile may still be running when this
- * returns; destroying the executor waits for them.
- */
-void echo_async_tcp_stop(void)
-{
-	struct ksrv_conn *base;
-
-	/* Stop accepting first: nothing registers a connection after this. */
-	ksrv_watch_disarm(&srv.listen_watch);
-	ksrv_task_cancel_sync(&srv.accept_task);
-	sock_release(srv.listen);
-	ksrv_idle_stop(&srv.idle);
-
-	ksrv_registry_close(&echo_async.conns);
-	while ((base = ksrv_registry_pop(&echo_async.conns))) {
-		echo_async_conn_destroy(container_of(base,
-						     struct echo_async_conn,
-						     base));
-		/*
-		 * Each release queues a FIN on loopback's backlog, which
-		 * softirq (often ksoftirqd) drains: without a reschedule
-		 * point a non-preemptible kernel overflows it and drops them.
-		 */
-		cond_resched();
-	}
+	if (next == ECHO_ASYNC_URGENT)
+		return echo_async_conn_urgent(conn) ?: KSRV_AGAIN;
+	return next;
 }

@@ -1,45 +1,56 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ksrv: a small core for in-kernel TCP services.
+ * ksrv: a small core for in-kernel TCP and UDP services.
  *
- * It gives a service what every in-kernel server needs and gets wrong most
- * often: checked parameters and a listening socket (config), a registry of
- * live connections so that module exit can find and close every one of them
- * and a limit on how many there are (registry), counters an operator can
- * read (stats), one sweeper that closes idle connections (idle),
- * thread-per-connection bookkeeping that lets exit wait for every thread
- * (threads), and, for event-driven services, an executor (a module-owned
- * workqueue that runs tasks) and a reactor (socket readiness turned into
- * task wake-ups) (executor, reactor), and for services that answer with
- * the data they received, a way to send it back without copying it (tcp).
+ * A service describes itself with a &struct ksrv_ops: the size of its
+ * connection structure, which embeds a &struct ksrv_conn, and what to do
+ * with a connection, either in a thread of its own (@serve) or as a task
+ * woken by the connection's socket (@arm, @ready, @disarm), and with a
+ * datagram (@datagram). ksrv_service_start() does the rest: the listening
+ * and UDP sockets, the accept task, the registry of live connections and
+ * its limit, the idle sweeper, the teardown of every connection whoever
+ * ends it, the counters in /proc/net/<name> and the trace events.
+ * KSRV_MODULE_PARAMS() gives a service module the parameters every service
+ * takes, and module_ksrv_service() its init and exit.
+ *
+ * The building blocks stay available to a service that needs them: an
+ * executor (a workqueue that runs tasks), a reactor (socket readiness
+ * turned into task wake-ups), and for a service that answers with the data
+ * it received, a way to send it back without copying it (tcp).
  */
 #ifndef KSRV_H
 #define KSRV_H
 
-#include <linux/completion.h>
 #include <linux/jiffies.h>
-#include <linux/kthread.h>
 #include <linux/list.h>
-#include <linux/mutex.h>
+#include <linux/moduleparam.h>
 #include <linux/net.h>
 #include <linux/percpu.h>
 #include <linux/poll.h>
+#include <linux/refcount.h>
+#include <linux/socket.h>
+#include <linux/stringify.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "ksrv_compat.h"
 
-/* ---- config: parameters and the listening socket (ksrv_config.c) ---- */
+/* ---- config: parameters and sockets (ksrv_config.c) ---- */
+
+/* listen()'s backlog by default: SOMAXCONN, the kernel's own cap since 5.4. */
+#define KSRV_DEFAULT_BACKLOG	4096
 
 /**
  * struct ksrv_config - where and how a service listens
- * @name: the service's name, used as the prefix of its messages
+ * @name: the service's name: its messages' prefix, its /proc/net file
  * @addr: an IPv4 or IPv6 literal to listen on; NULL or "" for every
  *	address, IPv6 and IPv4 on one socket where IPv6 is available
- * @port: TCP port, 1..65535
- * @backlog: listen() backlog, 1..65535
+ * @port: TCP (and UDP) port, 1..65535
+ * @backlog: listen() backlog, 1..65535; net.core.somaxconn caps it
  * @max_conns: connections served at once, 1..1048576
  * @idle_timeout: seconds a connection may move no byte, 0 (for ever)..604800
+ * @udp: also serve UDP on the same address and port (needs @datagram)
+ * @unbound: run tasks on an unbound workqueue rather than a per-CPU one
  */
 struct ksrv_config {
 	const char *name;
@@ -48,205 +59,17 @@ struct ksrv_config {
 	int backlog;
 	int max_conns;
 	int idle_timeout;
+	bool udp;
+	bool unbound;
 };
 
 int ksrv_check_param(const char *name, const char *param, int val, int min,
 		     int max);
 int ksrv_config_check(const struct ksrv_config *cfg);
+int ksrv_parse_addr(const struct ksrv_config *cfg,
+		    struct sockaddr_storage *ss);
 int ksrv_listen(const struct ksrv_config *cfg, struct socket **res);
 int ksrv_bind_udp(const struct ksrv_config *cfg, struct socket **res);
-
-/* ---- conn: what the core knows of every connection ---- */
-
-/**
- * struct ksrv_conn - the part of a connection the core manages
- * @node: on the registry's list while registered
- * @sock: the connection's socket; alive at least while registered
- * @last_active: jiffies when a byte was last received or sent
- * @idle_closed: the idle sweeper has shut @sock down (registry lock)
- *
- * Services embed it in their own connection structure.
- */
-struct ksrv_conn {
-	struct list_head node;
-	struct socket *sock;
-	unsigned long last_active;
-	bool idle_closed;
-};
-
-/**
- * ksrv_conn_init() - initialise a connection before it is registered
- * @conn: the connection
- * @sock: its accepted socket
- */
-static inline void ksrv_conn_init(struct ksrv_conn *conn, struct socket *sock)
-{
-	INIT_LIST_HEAD(&conn->node);
-	conn->sock = sock;
-	conn->last_active = jiffies;
-	conn->idle_closed = false;
-}
-
-/**
- * ksrv_conn_touch() - note that @conn moved data, for the idle sweeper
- * @conn: the connection
- */
-static inline void ksrv_conn_touch(struct ksrv_conn *conn)
-{
-	WRITE_ONCE(conn->last_active, jiffies);
-}
-
-/* ---- registry: the set of live connections (ksrv_registry.c) ---- */
-
-/**
- * struct ksrv_registry - the live connections of one service
- * @lock: protects every other field and every &ksrv_conn.idle_closed
- * @list: the connections, through &ksrv_conn.node
- * @count: number of connections on @list
- * @max: the most connections @list may hold
- * @closed: set by ksrv_registry_close(); nothing is added after it
- *
- * Whoever takes a node off the registry owns the connection's teardown;
- * this is what lets a connection close itself while module exit is closing
- * all of them, without either side freeing it twice.
- */
-struct ksrv_registry {
-	struct mutex lock; /* protects list, count, closed */
-	struct list_head list;
-	unsigned int count;
-	unsigned int max;
-	bool closed;
-};
-
-void ksrv_registry_init(struct ksrv_registry *reg, unsigned int max);
-int ksrv_registry_add(struct ksrv_registry *reg, struct ksrv_conn *conn);
-bool ksrv_registry_remove(struct ksrv_registry *reg, struct ksrv_conn *conn);
-struct ksrv_conn *ksrv_registry_pop(struct ksrv_registry *reg);
-void ksrv_registry_close(struct ksrv_registry *reg);
-void ksrv_registry_for_each(struct ksrv_registry *reg,
-			    void (*fn)(struct ksrv_conn *conn, void *arg),
-			    void *arg);
-void ksrv_registry_shutdown_all(struct ksrv_registry *reg);
-unsigned int ksrv_registry_count(struct ksrv_registry *reg);
-void ksrv_registry_destroy(struct ksrv_registry *reg);
-
-/* ---- stats: counters an operator reads in /proc/net (ksrv_stats.c) ---- */
-
-/**
- * enum ksrv_stat - the counters of a service
- * @KSRV_STAT_ACCEPTED: connections taken into service
- * @KSRV_STAT_REFUSED: connections closed at once, over the limit
- * @KSRV_STAT_IDLE_CLOSED: connections closed by the idle sweeper
- * @KSRV_STAT_BYTES_IN: bytes received
- * @KSRV_STAT_BYTES_OUT: bytes sent
- * @KSRV_STAT_ERRORS: connections ended by an error, failed accepts and
- *	failed allocations
- * @KSRV_STAT_DGRAMS_IN: datagrams received
- * @KSRV_STAT_DGRAMS_OUT: datagrams sent
- * @KSRV_STAT_DGRAMS_DROPPED: datagrams received and not answered
- * @KSRV_STAT_NR: the number of counters
- */
-enum ksrv_stat {
-	KSRV_STAT_ACCEPTED,
-	KSRV_STAT_REFUSED,
-	KSRV_STAT_IDLE_CLOSED,
-	KSRV_STAT_BYTES_IN,
-	KSRV_STAT_BYTES_OUT,
-	KSRV_STAT_ERRORS,
-	KSRV_STAT_DGRAMS_IN,
-	KSRV_STAT_DGRAMS_OUT,
-	KSRV_STAT_DGRAMS_DROPPED,
-	KSRV_STAT_NR,
-};
-
-/**
- * struct ksrv_stats_cpu - one CPU's share of the counters
- * @val: indexed by &enum ksrv_stat
- */
-struct ksrv_stats_cpu {
-	u64 val[KSRV_STAT_NR];
-};
-
-/**
- * struct ksrv_stats - a service's counters and their /proc/net file
- * @cpu: per-CPU counters, summed only when the file is read
- * @reg: the registry whose size is reported as the current connections
- * @name: the file's name in /proc/net
- */
-struct ksrv_stats {
-	struct ksrv_stats_cpu __percpu *cpu;
-	struct ksrv_registry *reg;
-	const char *name;
-};
-
-int ksrv_stats_init(struct ksrv_stats *stats, const char *name,
-		    struct ksrv_registry *reg);
-void ksrv_stats_destroy(struct ksrv_stats *stats);
-
-/**
- * ksrv_stats_add() - add to a counter, from any context, without a lock
- * @stats: the service's counters
- * @stat: which counter
- * @n: how much
- */
-static inline void ksrv_stats_add(struct ksrv_stats *stats,
-				  enum ksrv_stat stat, u64 n)
-{
-	this_cpu_add(stats->cpu->val[stat], n);
-}
-
-/* ---- idle: one sweeper closes connections left idle (ksrv_idle.c) ---- */
-
-/**
- * struct ksrv_idle - the idle sweeper of a service
- * @dwork: runs the sweep, every @period
- * @reg: the connections it sweeps
- * @stats: where it counts what it closes
- * @timeout: how long a connection may stay idle, in jiffies; 0: no sweeper
- * @period: jiffies between two sweeps
- */
-struct ksrv_idle {
-	struct delayed_work dwork;
-	struct ksrv_registry *reg;
-	struct ksrv_stats *stats;
-	unsigned long timeout;
-	unsigned long period;
-};
-
-void ksrv_idle_start(struct ksrv_idle *idle, struct ksrv_registry *reg,
-		     struct ksrv_stats *stats, unsigned int seconds);
-void ksrv_idle_stop(struct ksrv_idle *idle);
-
-/* ---- threads: one kernel thread per connection (ksrv_threads.c) ---- */
-
-/**
- * struct ksrv_threads - the threads one spawner started
- * @exited: completed once by every thread, from core kernel code
- * @running: threads started and not yet seen exiting; spawner only
- */
-struct ksrv_threads {
-	struct completion exited;
-	unsigned int running;
-};
-
-void ksrv_threads_init(struct ksrv_threads *threads);
-struct task_struct *ksrv_threads_spawn(struct ksrv_threads *threads,
-				       int (*fn)(void *data), void *data,
-				       const char *namefmt, unsigned int id);
-void ksrv_threads_wait(struct ksrv_threads *threads);
-
-/**
- * ksrv_threads_exit() - end the calling group thread
- * @threads: the group the thread was spawned into
- *
- * Does not return, and runs no module code after signalling the group.
- * Inline so that objtool sees the call to the core kernel's noreturn
- * function.
- */
-static inline void __noreturn ksrv_threads_exit(struct ksrv_threads *threads)
-{
-	kthread_complete_and_exit(&threads->exited, 0);
-}
 
 /* ---- executor: tasks run on a module-owned workqueue (ksrv_executor.c) ---- */
 
@@ -358,6 +181,237 @@ void ksrv_watch_arm(struct ksrv_watch *watch);
 void ksrv_watch_disarm(struct ksrv_watch *watch);
 void ksrv_watch_set_interest(struct ksrv_watch *watch, __poll_t interest);
 
+/* ---- service: a protocol described to ksrv (ksrv_service.c) ---- */
+
+struct ksrv_service;
+
+/**
+ * struct ksrv_conn - the part of a connection the core manages
+ * @node: on the registry's list while registered
+ * @sweep: on the list of one idle sweep or shutdown, with a reference
+ * @srv: the service the connection belongs to
+ * @sock: the connection's socket; valid until the connection is freed
+ * @ref: the registry's owner holds one; a sweep in progress one more
+ * @last_active: jiffies when a byte was last received or sent
+ * @idle_closed: the idle sweeper shut @sock down (registry lock)
+ * @task: the connection's task, running &ksrv_ops.ready (task services)
+ * @watch: wakes @task when @sock is ready (task services)
+ *
+ * A service embeds it at the start of its own connection structure, whose
+ * size it gives in &ksrv_ops.conn_size; the core allocates it zeroed.
+ */
+struct ksrv_conn {
+	struct list_head node;
+	struct list_head sweep;
+	struct ksrv_service *srv;
+	struct socket *sock;
+	refcount_t ref;
+	unsigned long last_active;
+	bool idle_closed;
+	struct ksrv_task task;
+	struct ksrv_watch watch;
+};
+
+/**
+ * enum ksrv_next - what a task service's connection wants next
+ * @KSRV_WAIT: to be woken by its socket (or by its own callback)
+ * @KSRV_AGAIN: to run again, behind the other tasks
+ * @KSRV_RETRY: to run again after a while: TCP ran out of memory to send,
+ *	and with nothing in flight no ACK will come to wake it
+ * @KSRV_DONE: to be closed: the peer is done and so is the service
+ *
+ * &ksrv_ops.ready returns one of these, or a negative errno to close the
+ * connection as failed.
+ */
+enum ksrv_next {
+	KSRV_WAIT,
+	KSRV_AGAIN,
+	KSRV_RETRY,
+	KSRV_DONE,
+};
+
+/**
+ * enum ksrv_end - why a connection ended; each ending is counted once
+ * @KSRV_END_PEER: the peer closed it
+ * @KSRV_END_ERROR: it failed (counted in "errors")
+ * @KSRV_END_IDLE: the idle sweeper closed it (counted in "idle_closed")
+ * @KSRV_END_STOP: the service stopped (module unload)
+ */
+enum ksrv_end {
+	KSRV_END_PEER,
+	KSRV_END_ERROR,
+	KSRV_END_IDLE,
+	KSRV_END_STOP,
+};
+
+/**
+ * struct ksrv_dgram - a datagram received, for &ksrv_ops.datagram
+ * @from: its source address
+ * @fromlen: the length of @from
+ * @data: its payload, valid until &ksrv_ops.datagram returns
+ * @len: the payload's length
+ */
+struct ksrv_dgram {
+	struct sockaddr_storage from;
+	int fromlen;
+	void *data;
+	size_t len;
+};
+
+/**
+ * struct ksrv_ops - a service, as it describes itself to ksrv
+ * @conn_size: size of the service's connection structure, which starts
+ *	with a &struct ksrv_conn
+ * @serve: thread services: serve @conn in a thread of its own until the
+ *	peer is done (return 0) or something fails (a negative errno). The
+ *	socket may be shut down under it at any time (idle, unload).
+ * @arm: task services, optional: called with the socket locked just
+ *	before the watch is armed (e.g. to install socket callbacks)
+ * @ready: task services: the connection's task, run when its socket is
+ *	ready; returns an &enum ksrv_next or a negative errno
+ * @disarm: task services, optional: undo @arm; called before the core
+ *	disarms the watch and cancels the task, once, by whoever tears @conn
+ *	down: when that is ksrv_service_stop(), @ready may be running
+ *	meanwhile, so @disarm must be safe against it (take the socket lock)
+ * @datagram: UDP, optional: one datagram received
+ * @stat_names: names of the service's own counters, shown after the core's
+ *	in /proc/net/<name>; counted with ksrv_count()
+ * @nr_stats: how many names @stat_names has
+ *
+ * Exactly one of @serve and @ready is set.
+ */
+struct ksrv_ops {
+	size_t conn_size;
+	int (*serve)(struct ksrv_conn *conn);
+	void (*arm)(struct ksrv_conn *conn);
+	int (*ready)(struct ksrv_conn *conn);
+	void (*disarm)(struct ksrv_conn *conn);
+	void (*datagram)(struct ksrv_service *srv, struct ksrv_dgram *dg);
+	const char * const *stat_names;
+	unsigned int nr_stats;
+};
+
+struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
+					const struct ksrv_config *cfg);
+void ksrv_service_stop(struct ksrv_service *srv);
+void ksrv_count(struct ksrv_service *srv, unsigned int stat, u64 n);
+
+/**
+ * ksrv_conn_touch() - note that @conn moved data, for the idle sweeper
+ * @conn: the connection
+ */
+static inline void ksrv_conn_touch(struct ksrv_conn *conn)
+{
+	WRITE_ONCE(conn->last_active, jiffies);
+}
+
+/**
+ * ksrv_conn_wake() - run a task service's connection (again) soon
+ * @conn: the connection; any context
+ */
+static inline void ksrv_conn_wake(struct ksrv_conn *conn)
+{
+	ksrv_task_wake(&conn->task);
+}
+
+/**
+ * ksrv_conn_set_interest() - what socket readiness wakes @conn
+ * @conn: a task service's connection
+ * @interest: EPOLLIN, EPOLLOUT or both; errors and hang-ups always wake it
+ */
+static inline void ksrv_conn_set_interest(struct ksrv_conn *conn,
+					  __poll_t interest)
+{
+	ksrv_watch_set_interest(&conn->watch, interest);
+}
+
+/*
+ * The parameters every service module takes, with their checks in
+ * ksrv_config_check(); a module declares only its own beside them.
+ */
+/**
+ * KSRV_MODULE_PARAMS() - declare addr, port, backlog, max_conns, idle_timeout
+ * @def_port: the default port
+ * @def_max_conns: the default limit on connections served at once
+ *
+ * Defines ksrv_module_config(), which fills a &struct ksrv_config from
+ * them.
+ */
+#define KSRV_MODULE_PARAMS(def_port, def_max_conns)			\
+	static char *ksrv_param_addr;					\
+	module_param_named(addr, ksrv_param_addr, charp, 0444);		\
+	MODULE_PARM_DESC(addr,						\
+		"IPv4 or IPv6 address to listen on (default: all, IPv6 and IPv4)"); \
+	static int ksrv_param_port = def_port;				\
+	module_param_named(port, ksrv_param_port, int, 0444);		\
+	MODULE_PARM_DESC(port,						\
+		"Port to serve, 1..65535 (default " __stringify(def_port) ")"); \
+	static int ksrv_param_backlog = KSRV_DEFAULT_BACKLOG;		\
+	module_param_named(backlog, ksrv_param_backlog, int, 0444);	\
+	MODULE_PARM_DESC(backlog,					\
+		"listen() backlog, 1..65535, capped by net.core.somaxconn (default " \
+		__stringify(KSRV_DEFAULT_BACKLOG) ")");			\
+	static int ksrv_param_max_conns = def_max_conns;		\
+	module_param_named(max_conns, ksrv_param_max_conns, int, 0444);	\
+	MODULE_PARM_DESC(max_conns,					\
+		"Connections served at once; more are closed at once, "	\
+		"1..1048576 (default " __stringify(def_max_conns) ")");	\
+	static int ksrv_param_idle_timeout;				\
+	module_param_named(idle_timeout, ksrv_param_idle_timeout, int, 0444); \
+	MODULE_PARM_DESC(idle_timeout,					\
+		"Seconds without data before a connection is closed, "	\
+		"0 (off)..604800 (default 0)");				\
+	static void ksrv_module_config(struct ksrv_config *cfg)		\
+	{								\
+		*cfg = (struct ksrv_config) {				\
+			.name = KBUILD_MODNAME,				\
+			.addr = ksrv_param_addr,			\
+			.port = ksrv_param_port,			\
+			.backlog = ksrv_param_backlog,			\
+			.max_conns = ksrv_param_max_conns,		\
+			.idle_timeout = ksrv_param_idle_timeout,	\
+		};							\
+	}
+
+/**
+ * KSRV_MODULE_PARAM_UDP() - declare udp, for a service that serves UDP
+ *
+ * Defines ksrv_param_udp, on by default.
+ */
+#define KSRV_MODULE_PARAM_UDP()						\
+	static bool ksrv_param_udp = true;				\
+	module_param_named(udp, ksrv_param_udp, bool, 0444);		\
+	MODULE_PARM_DESC(udp,						\
+		"Also serve UDP on the same address and port (default Y)")
+
+/**
+ * module_ksrv_service() - a module that is one service and nothing more
+ * @ops: the name of the service's &struct ksrv_ops
+ * @serve_udp: whether to serve UDP too: false, or ksrv_param_udp
+ * @unbound_wq: whether its tasks run on an unbound workqueue
+ *
+ * Its init starts the service as KSRV_MODULE_PARAMS() say, its exit stops
+ * it; the functions are named after @ops.
+ */
+#define module_ksrv_service(ops, serve_udp, unbound_wq)			\
+	static struct ksrv_service *ops##_srv;				\
+	static int __init ops##_init(void)				\
+	{								\
+		struct ksrv_config cfg;					\
+									\
+		ksrv_module_config(&cfg);				\
+		cfg.udp = (serve_udp);					\
+		cfg.unbound = (unbound_wq);				\
+		ops##_srv = ksrv_service_start(&(ops), &cfg);	\
+		return PTR_ERR_OR_ZERO(ops##_srv);			\
+	}								\
+	static void __exit ops##_exit(void)				\
+	{								\
+		ksrv_service_stop(ops##_srv);				\
+	}								\
+	module_init(ops##_init);					\
+	module_exit(ops##_exit)
+
 /* ---- tcp: received data sent back by reference (ksrv_tcp.c) ---- */
 
 struct sk_buff;
@@ -366,5 +420,26 @@ struct sock;
 int ksrv_tcp_send_skb(struct sock *sk, struct sk_buff *skb,
 		      unsigned int offset, size_t len, bool zerocopy);
 void ksrv_tcp_prepare_softirq(struct sock *sk);
+
+/* ---- udp: datagrams (ksrv_udp.c) ---- */
+
+/**
+ * enum ksrv_udp_source - whether a datagram's source may get an answer
+ * @KSRV_UDP_SOURCE_OK: it may
+ * @KSRV_UDP_SOURCE_BAD_PORT: a port below 1024 (a service: echo, chargen,
+ *	DNS...), NFS's 2049, 0, or the service's own port
+ * @KSRV_UDP_SOURCE_BAD_ADDR: an unspecified, broadcast or multicast address
+ */
+enum ksrv_udp_source {
+	KSRV_UDP_SOURCE_OK,
+	KSRV_UDP_SOURCE_BAD_PORT,
+	KSRV_UDP_SOURCE_BAD_ADDR,
+};
+
+enum ksrv_udp_source ksrv_udp_check_source(const struct sockaddr_storage *from,
+					   int own_port);
+int ksrv_udp_reply(struct ksrv_service *srv, const struct ksrv_dgram *dg,
+		   const void *data, size_t len);
+int ksrv_service_port(const struct ksrv_service *srv);
 
 #endif /* KSRV_H */

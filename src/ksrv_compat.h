@@ -79,4 +79,11 @@ static inline void ksrv_compat_sk_no_task_frag(struct sock *sk)
 #endif
 }
 
+/* 6.10: __assign_str() takes only the field; __string() named the source. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define ksrv_compat_assign_str(dst, src) __assign_str(dst)
+#else
+#define ksrv_compat_assign_str(dst, src) __assign_str(dst, src)
+#endif
+
 #endif /* KSRV_COMPAT_H */

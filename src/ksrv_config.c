@@ -63,12 +63,18 @@ int ksrv_config_check(const struct ksrv_config *cfg)
 }
 EXPORT_SYMBOL_GPL(ksrv_config_check);
 
-/*
- * Fills @ss from @cfg's address and port. No address means every address:
- * the IPv6 wildcard, which also takes IPv4 clients as mapped addresses.
+/**
+ * ksrv_parse_addr() - the socket address @cfg asks for
+ * @cfg: the parameters; addr and port are used
+ * @ss: filled with the address and port
+ *
+ * No address means every address: the IPv6 wildcard, which also takes
+ * IPv4 clients as mapped addresses. An address must be a whole IPv4 or
+ * IPv6 literal: no name, no scope, no port, no trailing characters.
+ *
+ * Return: 0, or -EINVAL after one error line.
  */
-static int ksrv_parse_addr(const struct ksrv_config *cfg,
-			   struct sockaddr_storage *ss)
+int ksrv_parse_addr(const struct ksrv_config *cfg, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
@@ -97,6 +103,7 @@ static int ksrv_parse_addr(const struct ksrv_config *cfg,
 	       cfg->name, addr);
 	return -EINVAL;
 }
+EXPORT_SYMBOL_GPL(ksrv_parse_addr);
 
 /* The IPv4 wildcard, for the default address when IPv6 is not there. */
 static void ksrv_any_ipv4(const struct ksrv_config *cfg,
@@ -144,7 +151,9 @@ static int ksrv_socket_bind(const struct ksrv_config *cfg, int type,
 	if (ss->ss_family == AF_INET6)
 		sock->sk->sk_ipv6only = false;
 
-	ret = kernel_bind(sock, (struct sockaddr *)ss, sizeof(*ss));
+	ret = kernel_bind(sock, (struct sockaddr *)ss,
+			  ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+			  sizeof(struct sockaddr_in6));
 	if (ret == -EADDRINUSE) {
 		pr_err("%s: %s port %d is already in use\n", cfg->name, proto,
 		       cfg->port);

@@ -7,25 +7,27 @@
  *
  * Shutting the socket down, rather than tearing the connection down here,
  * leaves teardown to whoever owns it (its thread, or its task woken by the
- * socket), exactly as when the peer closes; the sweeper never frees.
+ * socket), exactly as when the peer closes, and the owner counts the
+ * ending once, as idle. The registry is locked only to pick the idle
+ * connections, not across their shutdowns (ksrv_registry_shutdown_if()).
  */
 #include <linux/module.h>
 
-#include "ksrv.h"
+#include "ksrv_core.h"
 
 /* Sweep a long timeout at least this often, so it is never far late. */
 #define KSRV_IDLE_MAX_PERIOD	(10 * HZ)
 
-static void ksrv_idle_check(struct ksrv_conn *conn, void *arg)
+/* Registry locked: what is picked is marked, and counted at its end. */
+static bool ksrv_idle_pick(struct ksrv_conn *conn, void *arg)
 {
 	struct ksrv_idle *idle = arg;
 
 	if (conn->idle_closed ||
 	    time_before(jiffies, READ_ONCE(conn->last_active) + idle->timeout))
-		return;
+		return false;
 	conn->idle_closed = true;
-	kernel_sock_shutdown(conn->sock, SHUT_RDWR);
-	ksrv_stats_add(idle->stats, KSRV_STAT_IDLE_CLOSED, 1);
+	return true;
 }
 
 static void ksrv_idle_sweep(struct work_struct *work)
@@ -33,7 +35,7 @@ static void ksrv_idle_sweep(struct work_struct *work)
 	struct ksrv_idle *idle =
 		container_of(to_delayed_work(work), struct ksrv_idle, dwork);
 
-	ksrv_registry_for_each(idle->reg, ksrv_idle_check, idle);
+	ksrv_registry_shutdown_if(idle->reg, ksrv_idle_pick, idle);
 	queue_delayed_work(system_long_wq, &idle->dwork, idle->period);
 }
 
@@ -41,18 +43,16 @@ static void ksrv_idle_sweep(struct work_struct *work)
  * ksrv_idle_start() - start closing connections idle for @seconds
  * @idle: the sweeper
  * @reg: the connections to sweep
- * @stats: where to count the connections closed
  * @seconds: the idle timeout; 0 starts nothing
  *
  * A connection is closed between @seconds and a quarter more (at most
  * ten seconds more) after it last moved a byte.
  */
 void ksrv_idle_start(struct ksrv_idle *idle, struct ksrv_registry *reg,
-		     struct ksrv_stats *stats, unsigned int seconds)
+		     unsigned int seconds)
 {
 	INIT_DELAYED_WORK(&idle->dwork, ksrv_idle_sweep);
 	idle->reg = reg;
-	idle->stats = stats;
 	idle->timeout = (unsigned long)seconds * HZ;
 	idle->period = clamp_t(unsigned long, idle->timeout / 4, 1,
 			       KSRV_IDLE_MAX_PERIOD);

@@ -6,13 +6,16 @@
  * both free it. It also holds the service's connection limit: counting and
  * adding under one lock is what makes the limit exact.
  *
- * A mutex, not a spinlock: ksrv_registry_for_each() callbacks may sleep
- * (shutting a socket down takes the socket lock), and the registry is only
- * touched when connections come and go, never per byte.
+ * A mutex, not a spinlock: the registry is only touched when connections
+ * come and go, never per byte, and a sweep picks connections under it one
+ * by one with a reschedule point between them. Nothing slow is done under
+ * it: shutting sockets down (which takes each socket's lock) happens after
+ * the walk, on connections it took a reference on.
  */
 #include <linux/module.h>
+#include <linux/slab.h>
 
-#include "ksrv.h"
+#include "ksrv_core.h"
 
 /**
  * ksrv_registry_init() - initialise an empty, open registry
@@ -48,7 +51,7 @@ int ksrv_registry_add(struct ksrv_registry *reg, struct ksrv_conn *conn)
 		ret = -EBUSY;
 	} else {
 		list_add_tail(&conn->node, &reg->list);
-		reg->count++;
+		WRITE_ONCE(reg->count, reg->count + 1);
 	}
 	mutex_unlock(&reg->lock);
 	return ret;
@@ -71,7 +74,7 @@ bool ksrv_registry_remove(struct ksrv_registry *reg, struct ksrv_conn *conn)
 	mutex_lock(&reg->lock);
 	if (!list_empty(&conn->node)) {
 		list_del_init(&conn->node);
-		reg->count--;
+		WRITE_ONCE(reg->count, reg->count - 1);
 		removed = true;
 	}
 	mutex_unlock(&reg->lock);
@@ -94,7 +97,7 @@ struct ksrv_conn *ksrv_registry_pop(struct ksrv_registry *reg)
 	conn = list_first_entry_or_null(&reg->list, struct ksrv_conn, node);
 	if (conn) {
 		list_del_init(&conn->node);
-		reg->count--;
+		WRITE_ONCE(reg->count, reg->count - 1);
 	}
 	mutex_unlock(&reg->lock);
 	return conn;
@@ -114,63 +117,81 @@ void ksrv_registry_close(struct ksrv_registry *reg)
 EXPORT_SYMBOL_GPL(ksrv_registry_close);
 
 /**
- * ksrv_registry_for_each() - call @fn on every registered connection
- * @reg: the registry
- * @fn: called with the registry locked; it may sleep but must not add to
- *	or remove from @reg
- * @arg: passed to @fn
+ * ksrv_conn_put() - drop a reference to a connection
+ * @conn: the connection
  *
- * A connection cannot leave the registry while @fn runs on it, so its
- * socket is safe to use.
+ * The last reference releases the socket and frees the connection. Its
+ * owner drops its reference once it has torn the connection down; an idle
+ * sweep or a shutdown in progress may hold one more for a while.
  */
-void ksrv_registry_for_each(struct ksrv_registry *reg,
-			    void (*fn)(struct ksrv_conn *conn, void *arg),
-			    void *arg)
+void ksrv_conn_put(struct ksrv_conn *conn)
 {
-	struct ksrv_conn *conn;
+	if (!refcount_dec_and_test(&conn->ref))
+		return;
+	sock_release(conn->sock);
+	kfree(conn);
+}
+EXPORT_SYMBOL_GPL(ksrv_conn_put);
+
+/**
+ * ksrv_registry_shutdown_if() - shut down the sockets of some connections
+ * @reg: the registry
+ * @pick: called with the registry locked, on each registered connection;
+ *	true to shut its socket down. It must not sleep.
+ * @arg: passed to @pick
+ *
+ * Whatever is blocked on a connection's socket, or is woken by it, then
+ * sees the end of the stream and tears the connection down itself. The
+ * shutdowns happen after the walk, with the registry unlocked, on a
+ * reference taken during it: a connection that closes itself meanwhile
+ * is freed only when its shutdown is done.
+ *
+ * Return: how many sockets were shut down.
+ */
+unsigned int ksrv_registry_shutdown_if(struct ksrv_registry *reg,
+				       bool (*pick)(struct ksrv_conn *conn,
+						    void *arg),
+				       void *arg)
+{
+	struct ksrv_conn *conn, *next;
+	unsigned int n = 0;
+	LIST_HEAD(picked);
 
 	mutex_lock(&reg->lock);
 	list_for_each_entry(conn, &reg->list, node) {
-		fn(conn, arg);
-		/* Tens of thousands of connections: let others run. */
+		if (!pick(conn, arg))
+			continue;
+		refcount_inc(&conn->ref);
+		list_add_tail(&conn->sweep, &picked);
+		/* A million connections: let others run meanwhile. */
 		cond_resched();
 	}
 	mutex_unlock(&reg->lock);
-}
-EXPORT_SYMBOL_GPL(ksrv_registry_for_each);
 
-static void ksrv_conn_shutdown(struct ksrv_conn *conn, void *arg)
-{
-	kernel_sock_shutdown(conn->sock, SHUT_RDWR);
+	list_for_each_entry_safe(conn, next, &picked, sweep) {
+		kernel_sock_shutdown(conn->sock, SHUT_RDWR);
+		list_del(&conn->sweep);
+		ksrv_conn_put(conn);
+		n++;
+		/* Tens of thousands of connections: let others run. */
+		cond_resched();
+	}
+	return n;
 }
-
-/**
- * ksrv_registry_shutdown_all() - shut every registered socket down
- * @reg: the registry, normally closed already
- *
- * Whatever is blocked on a connection's socket, or is woken by it, then
- * sees the end of the stream and tears the connection down itself.
- */
-void ksrv_registry_shutdown_all(struct ksrv_registry *reg)
-{
-	ksrv_registry_for_each(reg, ksrv_conn_shutdown, NULL);
-}
-EXPORT_SYMBOL_GPL(ksrv_registry_shutdown_all);
+EXPORT_SYMBOL_GPL(ksrv_registry_shutdown_if);
 
 /**
  * ksrv_registry_count() - how many connections are registered
  * @reg: the registry
  *
+ * Read without the lock: a reader of the statistics file does not wait
+ * behind connections coming and going.
+ *
  * Return: the number, which may change as soon as this returns.
  */
 unsigned int ksrv_registry_count(struct ksrv_registry *reg)
 {
-	unsigned int count;
-
-	mutex_lock(&reg->lock);
-	count = reg->count;
-	mutex_unlock(&reg->lock);
-	return count;
+	return READ_ONCE(reg->count);
 }
 EXPORT_SYMBOL_GPL(ksrv_registry_count);
 

@@ -14,7 +14,7 @@
 #include <linux/kthread.h>
 #include <linux/module.h>
 
-#include "ksrv.h"
+#include "ksrv_core.h"
 
 /**
  * ksrv_threads_init() - initialise an empty thread group
@@ -39,7 +39,8 @@ static void ksrv_threads_reap(struct ksrv_threads *threads)
  * @threads: the group; only one thread may spawn into it
  * @fn: the thread's body; it must end with ksrv_threads_exit()
  * @data: passed to @fn
- * @namefmt: printf format of the thread's name, taking @id
+ * @namefmt: printf format of the thread's name, taking @name and @id
+ * @name: a string for @namefmt
  * @id: an unsigned int for @namefmt
  *
  * The thread is created stopped: the caller publishes whatever @fn needs,
@@ -50,12 +51,13 @@ static void ksrv_threads_reap(struct ksrv_threads *threads)
  */
 struct task_struct *ksrv_threads_spawn(struct ksrv_threads *threads,
 				       int (*fn)(void *data), void *data,
-				       const char *namefmt, unsigned int id)
+				       const char *namefmt, const char *name,
+				       unsigned int id)
 {
 	struct task_struct *task;
 
 	ksrv_threads_reap(threads);
-	task = kthread_create(fn, data, namefmt, id);
+	task = kthread_create(fn, data, namefmt, name, id);
 	if (!IS_ERR(task))
 		threads->running++;
 	return task;

@@ -131,7 +131,9 @@ cleanup() {
 		echo 0 >/sys/kernel/debug/fail_page_alloc/probability
 	fi
 	killall -q -KILL kecho-client echo-bench 2>/dev/null
-	for m in echo_sync echo_async; do
+	[ -e /sys/kernel/tracing/events/ksrv/enable ] &&
+		echo 0 >/sys/kernel/tracing/events/ksrv/enable
+	for m in echo_sync echo_async discard ksrv_kunit; do
 		loaded "$m" && modload -r "$m" >/dev/null
 	done
 	rm -f /tmp/ready* /tmp/go* /tmp/out*

@@ -218,12 +218,27 @@ t_idle_timeout() {
 	hold_wait busy 4
 }
 
+# A connection the idle sweeper closes while its echo is stuck behind a
+# client that does not read ends once, as idle: not also as an error.
+t_idle_pending() {
+	load "$1" idle_timeout=2
+	kecho-client -p "$2" -t 120 slowread -T 3 -R /tmp/go >/tmp/out.slow 2>&1 &
+	expect_stat "$1" idle_closed 1 30
+	expect_stat "$1" conns 0 30
+	expect_stat "$1" errors 0
+	kill %% 2>/dev/null || true
+	wait || true
+	unload "$1"
+}
+
 # The counters match what the clients did.
 t_stats() {
 	local bytes
 	load "$1"
-	[ "$(cut -d' ' -f1 "/proc/net/$1" | tr '\n' ' ')" = \
-	  "conns accepted refused idle_closed bytes_in bytes_out errors dgrams_in dgrams_out dgrams_dropped " ] ||
+	# The core's counters, then the service's own; UDP's with UDP only.
+	want="conns accepted refused idle_closed errors bytes_in bytes_out "
+	[ "$1" = echo_async ] && want="conns accepted refused idle_closed errors dgrams_in bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr "
+	[ "$(cut -d' ' -f1 "/proc/net/$1" | tr '\n' ' ')" = "$want" ] ||
 		fail "format of /proc/net/$1: $(cat "/proc/net/$1")"
 	kecho-client -p "$2" -t 120 echo -c 10 -s 1 -S 20000 -r 3 -x "$SEED" \
 		>/tmp/out.stats
@@ -277,7 +292,7 @@ kmemleak_check() {
 	echo scan >$k
 	cat $k >/tmp/leaks
 	echo "info: kmemleak $1: $(grep -c unreferenced /tmp/leaks) suspected, any origin"
-	if grep -qE '\[(ksrv|echo_sync|echo_async)\]|\[<[0-9a-f]+>\] 0xffffffffc' /tmp/leaks; then
+	if grep -qE '\[(ksrv|echo_sync|echo_async|discard)\]|\[<[0-9a-f]+>\] 0xffffffffc' /tmp/leaks; then
 		cat /tmp/leaks
 		fail "kmemleak: leak in our modules ($1)"
 	fi
@@ -468,25 +483,36 @@ t_async_udp_flood() {
 	unload echo_async
 }
 
-# A datagram from port 0, or from the server's own address and port, gets
-# no answer: two echo servers must not bounce one between them for ever.
+# No answer to a datagram from a privileged port (echo's 7, 1023), NFS's
+# 2049, port 0 or the server's own port (OpenBSD inetd's dg_badinput()):
+# two servers must not bounce one between them for ever, nor the server
+# reflect one at another service. Each is counted as dropped for its
+# port. (Broadcast, multicast and unspecified sources never get past the
+# IPv4 stack's martian checks over loopback; the unit tests cover them.)
 t_async_udp_loop() {
+	local p
 	load echo_async
-	kecho-udp -p 8081 raw -P 8081
-	kecho-udp -p 8081 raw -P 0
-	expect_stat echo_async dgrams_in 2 10
-	expect_stat echo_async dgrams_dropped 2
+	for p in 7 1023 2049 0 8081; do
+		kecho-udp -p 8081 raw -P $p
+	done
+	expect_stat echo_async dgrams_in 5 10
+	expect_stat echo_async dgrams_bad_port 5
 	expect_stat echo_async dgrams_out 0
 	# An answer to itself would come back in: the count would climb.
 	sleep 1
-	expect_stat echo_async dgrams_in 2
+	expect_stat echo_async dgrams_in 5
+	kecho-udp -p 8081 raw -P 1024
+	expect_stat echo_async dgrams_out 1 10
 	kecho-udp -p 8081 sizes -x "$SEED"
+	expect_stat echo_async dgrams_bad_port 5
+	expect_stat echo_async dgrams_bad_addr 0
 	unload echo_async
 }
 
 # The UDP port taken: loading fails, says so, and leaves nothing behind.
 t_async_udp_port_in_use() {
 	kecho-udp -p 8081 bind -T 60 >/tmp/out.bind &
+	echo $! >/tmp/out.bind.pid
 	wait_for_line /tmp/out.bind holding 10
 	expect_load_error 98 echo_async
 	dmesg_has "echo_async: UDP port 8081 is already in use"
@@ -494,7 +520,7 @@ t_async_udp_port_in_use() {
 	load echo_async udp=0
 	kecho-client -p 8081 echo -c 2 -s 1 -S 1000 -x "$SEED"
 	unload echo_async
-	kill %1
+	kill "$(cat /tmp/out.bind.pid)"
 	wait || true
 }
 
@@ -518,6 +544,129 @@ t_async_udp_unload_flood() {
 	wait "$pid" || true
 	grep -q "corrupt=0 foreign=0 dup=0" /tmp/out.uflood ||
 		fail "$(cat /tmp/out.uflood)"
+}
+
+# ---- the discard sample: a service written only against ksrv.h ----
+
+t_discard() {
+	load discard
+	dmesg_has "discard: listening on TCP \[::\]:8009"
+	dmesg_has "discard: listening on UDP \[::\]:8009"
+	[ "$(cut -d' ' -f1 /proc/net/discard | tr '\n' ' ')" = \
+	  "conns accepted refused idle_closed errors dgrams_in bytes_in " ] ||
+		fail "format of /proc/net/discard: $(cat /proc/net/discard)"
+	kecho-discard -t 120 tcp -c 20 -n 1000000
+	kecho-discard -a ::1 -t 120 tcp -c 5 -n 1
+	expect_stat discard conns 0 30
+	expect_stat discard accepted 25
+	expect_stat discard bytes_in 20000005
+	kecho-discard -t 120 udp -c 100 -n 1000
+	expect_stat discard dgrams_in 100 10
+	expect_stat discard bytes_in 20100005
+	expect_stat discard errors 0
+	unload discard
+	load discard udp=0 port=9009
+	! kecho-discard -p 9009 -t 10 udp -c 1 -n 1 >/tmp/out.udp 2>&1 ||
+		fail "UDP served with udp=0"
+	grep -q "refused" /tmp/out.udp || fail "$(cat /tmp/out.udp)"
+	unload discard
+	[ ! -e /proc/net/discard ] || fail "/proc/net/discard left"
+}
+
+t_discard_unload_busy() {
+	local i
+	load discard
+	kecho-discard -t 120 stream -c 50 >/tmp/out.stream 2>&1 &
+	echo $! >/tmp/out.stream.pid
+	wait_for_line /tmp/out.stream streaming 60 ||
+		fail "$(cat /tmp/out.stream)"
+	expect_stat discard conns 50 30
+	i=$(stat_of discard bytes_in)
+	sleep 1
+	[ "$(stat_of discard bytes_in)" -gt "$i" ] || fail "nothing discarded"
+	unload discard
+	wait "$(cat /tmp/out.stream.pid)" ||
+		fail "stream client: $(cat /tmp/out.stream)"
+	grep -q "conns=50 closed by the server ok" /tmp/out.stream ||
+		fail "$(cat /tmp/out.stream)"
+	[ $DEBUG_KERNEL = 0 ] || kmemleak_check "discard unloaded"
+}
+
+# ---- observability ----
+
+TRACE=/sys/kernel/tracing
+
+# The trace events of a known sequence of clients: two accepted and
+# closed by the peer... exactly the events and reasons expected.
+t_trace() {
+	[ -e $TRACE/events/ksrv ] ||
+		mount -t tracefs tracefs $TRACE 2>/dev/null || true
+	[ -e $TRACE/events/ksrv/enable ] || fail "no events/ksrv in tracefs"
+	load "$1" max_conns=2 idle_timeout=3
+	echo >$TRACE/trace
+	echo 1 >$TRACE/events/ksrv/enable
+	kecho-client -p "$2" echo -c 1 -s 1 -S 100 -H -x "$SEED"
+	expect_stat "$1" conns 0 30
+	hold_start idle "$2" -c 2
+	wait_for_file /tmp/out.idle.ready 60
+	kecho-client -p "$2" -t 60 refused -c 1 >/tmp/out.refused ||
+		fail "$(cat /tmp/out.refused)"
+	hold_wait idle 2
+	hold_start last "$2" -c 1
+	wait_for_file /tmp/out.last.ready 60
+	unload "$1"
+	hold_wait last 1
+	echo 0 >$TRACE/events/ksrv/enable
+	grep "service=$1 " $TRACE/trace >/tmp/trace.out || true
+	sed 's/^/info: /' /tmp/trace.out
+	for want in "ksrv_accept: 4" "ksrv_refuse: 1" "reason=peer err=0 1" \
+		    "reason=idle 2" "reason=stop 1" "ksrv_close: 4"; do
+		n=$(grep -c "${want% *}" /tmp/trace.out || true)
+		[ "$n" = "${want##* }" ] ||
+			fail "want ${want##* } events '${want% *}', got $n"
+	done
+	grep -q "ksrv_accept: service=$1 peer=\[::ffff:127.0.0.1\]:[0-9]" \
+		/tmp/trace.out || fail "no peer address in the events"
+}
+
+# The unit tests, where the kernel has KUnit: loading the module runs them;
+# their KTAP is in the kernel log (and in debugfs, kept until unload).
+t_kunit() {
+	modload "$MODDIR/ksrv_kunit.ko" || fail "loading ksrv_kunit"
+	dmesg | sed 's/^\[[ 0-9.]*\] //' >/tmp/ktap
+	sed -n '/KTAP version/,/^ok [0-9]* ksrv$/p; /^not ok [0-9]* ksrv$/p' \
+		/tmp/ktap | sed 's/^/info: /'
+	grep -qE "^ok [0-9]+ ksrv$" /tmp/ktap || fail "suite ksrv did not pass"
+	! grep -q "not ok" /tmp/ktap || fail "a unit test failed"
+	[ "$(grep -cE "^    ok [0-9]+ ksrv_test_" /tmp/ktap)" = 6 ] ||
+		fail "want 6 test cases passed"
+	modload -r ksrv_kunit || fail "unloading ksrv_kunit"
+}
+
+# 2,000 clients connecting at once to the thread-per-connection server:
+# the accept queue holds the burst while threads are created, and every
+# connection echoes, then and again later.
+t_sync_burst() {
+	local i
+	load echo_sync max_conns=4096
+	for i in 1 2 3 4 5 6 7 8; do
+		hold_start burst$i 8080 -c 250
+	done
+	for i in 1 2 3 4 5 6 7 8; do
+		wait_for_file /tmp/out.burst$i.ready 600
+	done
+	expect_stat echo_sync conns 2000 60
+	expect_stat echo_sync accepted 2000
+	for i in 1 2 3 4 5 6 7 8; do
+		kill -USR1 "$(cat /tmp/out.burst$i.pid)"
+		wait_for_line /tmp/out.burst$i "probe ok=" 120
+		grep -q "probe ok=[0-9]* fail=0" /tmp/out.burst$i ||
+			fail "probe failed: $(cat /tmp/out.burst$i)"
+	done
+	unload echo_sync
+	for i in 1 2 3 4 5 6 7 8; do
+		hold_wait burst$i 250
+	done
 }
 
 t_both_loaded() {
@@ -575,7 +724,7 @@ for srv in "echo_sync 8080" "echo_async 8081"; do
 	tests="echo_small echo_random half_close urgent concurrent_500"
 	tests="$tests unload_busy"
 	tests="$tests reload_cycles port_in_use bad_params addr max_conns"
-	tests="$tests idle_timeout stats stress_cycles"
+	tests="$tests idle_timeout idle_pending stats stress_cycles trace"
 	tests="$tests churn_20000"
 	[ $DEBUG_KERNEL = 1 ] && tests="$tests kmemleak fault_injection"
 	for t in $tests; do
@@ -599,6 +748,10 @@ for variant in task:softirq=0 copy:"zerocopy=0 softirq=0" \
 	run_test "echo_async.${variant%%:*}.slow_reader" t_async_slow_reader
 done
 ECHO_ASYNC_PARAMS=
+run_test discard t_discard
+run_test discard.unload_busy t_discard_unload_busy
+run_test echo_sync.burst_2000 t_sync_burst
+[ -e $MODDIR/ksrv_kunit.ko ] && run_test kunit t_kunit
 run_test both_loaded t_both_loaded
 run_test bench_smoke t_bench_smoke
 

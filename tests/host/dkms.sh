@@ -20,7 +20,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/host/lib.sh"
+. "$top/tests/lib.sh"
 export PATH="$PATH:/usr/sbin:/sbin"
 
 need_pkgs dkms kmod make gcc || exit 1

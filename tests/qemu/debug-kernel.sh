@@ -11,21 +11,9 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${KECHO_CACHE:-$HOME/.cache/kecho}
-log() { printf '[debug-kernel] %s\n' "$*" >&2; }
+. "$here/../lib.sh"
 
-pkgs=(linux-source-6.1 bc bison flex libelf-dev libssl-dev make gcc)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	log "installing ${missing[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "${missing[@]}" >/dev/null
-fi
+need_pkgs linux-source-6.1 bc bison flex libelf-dev libssl-dev make gcc
 
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 hash=$(cat "$here/kernel/guest.config" "$here/kernel/debug.config" |

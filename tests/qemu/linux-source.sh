@@ -7,17 +7,10 @@
 # runs its scripts/checkpatch.pl.
 set -euo pipefail
 
-pkg=linux-source-6.1
-cache=${KECHO_CACHE:-$HOME/.cache/kecho}
-log() { printf '[linux-source] %s\n' "$*" >&2; }
+. "$(dirname "$0")/../lib.sh"
 
-if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
-	grep -q 'ok installed'; then
-	log "installing $pkg"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "$pkg" >/dev/null
-fi
+pkg=linux-source-6.1
+need_pkgs "$pkg"
 
 srcver=$(dpkg-query -W -f='${Version}' "$pkg")
 src=$cache/linux-source-$srcver

@@ -39,7 +39,6 @@ set -euo pipefail
 
 mode=${1:-test}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cache=${KECHO_CACHE:-$HOME/.cache/kecho}
 build=$top/build
 timeout_s=${VM_TIMEOUT:-2400}
 bench_mode=${MODE:-wall}
@@ -54,8 +53,7 @@ icount)
 esac
 
 # need_pkgs and default_kver, shared with the host-side checks.
-. "$top/tests/host/lib.sh"
-log() { printf '[vm] %s\n' "$*" >&2; }
+. "$top/tests/lib.sh"
 
 # The newest bookworm build of a kernel series, e.g. 6.12.117+deb12-amd64.
 newest_kver() {
@@ -117,7 +115,8 @@ build_all() {
 	# Without the kernel's vmlinux, kbuild notes it skips BTF: expected.
 	# Objects of another kernel must not be reused.
 	make -s -C "$kdir" M="$top/src" clean >/dev/null 2>&1 || true
-	make -s -C "$top" modules KDIR="$kdir" 2>&1 |
+	make -s -C "$kdir" M="$top/samples" clean >/dev/null 2>&1 || true
+	make -s -C "$top" samples KDIR="$kdir" 2>&1 |
 		{ grep -v "^Skipping BTF" || true; } >&2
 	log "building tools"
 	make -s -C "$top/tools" O="$build/tools" >&2
@@ -131,8 +130,9 @@ make_initramfs() {
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/kecho,lib/net,tests}
 	cp /bin/busybox "$root/bin/busybox"
-	cp "$top"/src/*.ko "$root/lib/kecho/"
+	cp "$top"/src/*.ko "$top"/samples/*.ko "$root/lib/kecho/"
 	cp "$build"/tools/kecho-client "$build"/tools/kecho-udp "$build"/tools/kecho-urgent \
+		"$build"/tools/kecho-discard \
 		"$build"/tools/modload "$root/bin/"
 	cp "$top"/tests/guest/init "$root/init"
 	cp "$top"/tests/guest/*.sh "$root/tests/"
@@ -184,7 +184,7 @@ boot() {
 		exec "${qemu[@]}"
 	fi
 	if [ "$mode" = bench ]; then
-		bench
+		bench "$append" "${qemu[@]}"
 		return
 	fi
 	append="$append quiet loglevel=3 suite_filter=${SUITE_FILTER:-.}"
@@ -221,8 +221,11 @@ boot() {
 # The benchmark: wall runs on 2 vCPUs, the client on one, the server on
 # the other; icount on one. Rows the guest prints are sorted into
 # bench/results/ by their prefix, then summarized.
+# bench APPEND QEMU...: boot()'s kernel command line and QEMU command.
 bench() {
-	local serial=$build/bench.log out=$top/bench/results p start secs
+	local append=$1 serial=$build/bench.log out=$top/bench/results p start secs
+	shift
+	local qemu=("$@")
 	append="$append quiet loglevel=3 bench_quick=${QUICK:-0}"
 	append="$append bench_mode=$bench_mode"
 	[ -z "${REPS:-}" ] || append="$append bench_reps=$REPS"

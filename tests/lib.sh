@@ -1,7 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-# Helpers for the host-side checks (check.sh, dkms.sh); sourced, not run.
-# tests/qemu/vm.sh sources it too, for need_pkgs and default_kver.
+# The host-side scripts' helpers (tests/host/*, tests/qemu/*); sourced, not
+# run. The guest's are tests/guest/lib.sh.
 
+# Where downloads and builds are kept between runs.
+cache=${KECHO_CACHE:-$HOME/.cache/kecho}
+
+# log MESSAGE: to stderr, named after the script, which may print a
+# result on stdout.
 log() { printf '[%s] %s\n' "${0##*/}" "$*" >&2; }
 
 # Install the Debian packages given that are missing.

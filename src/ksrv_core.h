@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ksrv's inside: what ksrv_service.c builds a service from. Services do
+ * not include this; the unit tests (ksrv_kunit.c) do.
+ */
+#ifndef KSRV_CORE_H
+#define KSRV_CORE_H
+
+#include <linux/completion.h>
+#include <linux/kthread.h>
+#include <linux/mutex.h>
+
+#include "ksrv.h"
+
+/* ---- registry: the set of live connections (ksrv_registry.c) ---- */
+
+/**
+ * struct ksrv_registry - the live connections of one service
+ * @lock: protects every other field and every &ksrv_conn.idle_closed
+ * @list: the connections, through &ksrv_conn.node
+ * @count: number of connections on @list; read without @lock
+ * @max: the most connections @list may hold
+ * @closed: set by ksrv_registry_close(); nothing is added after it
+ *
+ * Whoever takes a node off the registry owns the connection's teardown;
+ * this is what lets a connection close itself while module exit is closing
+ * all of them, without either side freeing it twice.
+ */
+struct ksrv_registry {
+	struct mutex lock; /* protects list, count, closed */
+	struct list_head list;
+	unsigned int count;
+	unsigned int max;
+	bool closed;
+};
+
+void ksrv_registry_init(struct ksrv_registry *reg, unsigned int max);
+int ksrv_registry_add(struct ksrv_registry *reg, struct ksrv_conn *conn);
+bool ksrv_registry_remove(struct ksrv_registry *reg, struct ksrv_conn *conn);
+struct ksrv_conn *ksrv_registry_pop(struct ksrv_registry *reg);
+void ksrv_registry_close(struct ksrv_registry *reg);
+unsigned int ksrv_registry_shutdown_if(struct ksrv_registry *reg,
+				       bool (*pick)(struct ksrv_conn *conn,
+						    void *arg),
+				       void *arg);
+unsigned int ksrv_registry_count(struct ksrv_registry *reg);
+void ksrv_registry_destroy(struct ksrv_registry *reg);
+void ksrv_conn_put(struct ksrv_conn *conn);
+
+/* ---- stats: counters an operator reads in /proc/net (ksrv_stats.c) ---- */
+
+/**
+ * enum ksrv_stat - the core's counters; a service's own follow them
+ * @KSRV_STAT_ACCEPTED: connections taken into service
+ * @KSRV_STAT_REFUSED: connections closed at once, over the limit
+ * @KSRV_STAT_IDLE_CLOSED: connections closed by the idle sweeper
+ * @KSRV_STAT_ERRORS: connections ended by an error, failed accepts and
+ *	failed allocations, failed UDP receives and truncated datagrams
+ * @KSRV_STAT_DGRAMS_IN: datagrams received (shown with UDP only)
+ * @KSRV_STAT_NR: the number of the core's counters
+ */
+enum ksrv_stat {
+	KSRV_STAT_ACCEPTED,
+	KSRV_STAT_REFUSED,
+	KSRV_STAT_IDLE_CLOSED,
+	KSRV_STAT_ERRORS,
+	KSRV_STAT_DGRAMS_IN,
+	KSRV_STAT_NR,
+};
+
+/**
+ * struct ksrv_stats - a service's counters and their /proc/net file
+ * @cpu: per-CPU counters, @nr of them, summed only when the file is read
+ * @nr: the core's counters and then the service's
+ * @names: the service's counters' names
+ * @reg: the registry whose size is reported as the current connections
+ * @name: the file's name in /proc/net
+ * @udp: show the UDP counters
+ */
+struct ksrv_stats {
+	u64 __percpu *cpu;
+	unsigned int nr;
+	const char * const *names;
+	struct ksrv_registry *reg;
+	const char *name;
+	bool udp;
+};
+
+int ksrv_stats_init(struct ksrv_stats *stats, const char *name,
+		    struct ksrv_registry *reg, const char * const *names,
+		    unsigned int nr_names, bool udp);
+void ksrv_stats_destroy(struct ksrv_stats *stats);
+
+/**
+ * ksrv_stats_add() - add to a counter, from any context, without a lock
+ * @stats: the service's counters
+ * @stat: which counter: an &enum ksrv_stat, or KSRV_STAT_NR + the
+ *	service's own
+ * @n: how much
+ */
+static inline void ksrv_stats_add(struct ksrv_stats *stats,
+				  unsigned int stat, u64 n)
+{
+	this_cpu_add(stats->cpu[stat], n);
+}
+
+/* ---- idle: one sweeper closes connections left idle (ksrv_idle.c) ---- */
+
+/**
+ * struct ksrv_idle - the idle sweeper of a service
+ * @dwork: runs the sweep, every @period
+ * @reg: the connections it sweeps
+ * @timeout: how long a connection may stay idle, in jiffies; 0: no sweeper
+ * @period: jiffies between two sweeps
+ */
+struct ksrv_idle {
+	struct delayed_work dwork;
+	struct ksrv_registry *reg;
+	unsigned long timeout;
+	unsigned long period;
+};
+
+void ksrv_idle_start(struct ksrv_idle *idle, struct ksrv_registry *reg,
+		     unsigned int seconds);
+void ksrv_idle_stop(struct ksrv_idle *idle);
+
+/* ---- threads: one kernel thread per connection (ksrv_threads.c) ---- */
+
+/**
+ * struct ksrv_threads - the threads one spawner started
+ * @exited: completed once by every thread, from core kernel code
+ * @running: threads started and not yet seen exiting; spawner only
+ */
+struct ksrv_threads {
+	struct completion exited;
+	unsigned int running;
+};
+
+void ksrv_threads_init(struct ksrv_threads *threads);
+struct task_struct *ksrv_threads_spawn(struct ksrv_threads *threads,
+				       int (*fn)(void *data), void *data,
+				       const char *namefmt, const char *name,
+				       unsigned int id);
+void ksrv_threads_wait(struct ksrv_threads *threads);
+
+/**
+ * ksrv_threads_exit() - end the calling group thread
+ * @threads: the group the thread was spawned into
+ *
+ * Does not return, and runs no module code after signalling the group.
+ * Inline so that objtool sees the call to the core kernel's noreturn
+ * function.
+ */
+static inline void __noreturn ksrv_threads_exit(struct ksrv_threads *threads)
+{
+	kthread_complete_and_exit(&threads->exited, 0);
+}
+
+/* ---- service: what ksrv_service_start() sets up (ksrv_service.c) ---- */
+
+/**
+ * struct ksrv_udp - a service's UDP socket (ksrv_udp.c)
+ * @sock: the bound socket; NULL if the service serves no UDP
+ * @task: drains @sock
+ * @watch: wakes @task when @sock has datagrams
+ * @buf: where a datagram is received, the largest UDP payload long
+ */
+struct ksrv_udp {
+	struct socket *sock;
+	struct ksrv_task task;
+	struct ksrv_watch watch;
+	void *buf;
+};
+
+/**
+ * struct ksrv_service - a running service
+ * @ops: what the service does
+ * @cfg: where it listens; @cfg.name and @cfg.addr are the caller's
+ * @executor: runs the accept task, and every task of a task service
+ * @conns: the live TCP connections
+ * @stats: the counters, in /proc/net/@cfg.name
+ * @idle: the idle sweeper
+ * @threads: the connections' threads, for a thread service
+ * @listen: the listening socket
+ * @accept_task: accepts connections, woken by @listen_watch
+ * @listen_watch: wakes @accept_task on a connection to accept
+ * @udp: the UDP socket, with @cfg.udp
+ * @next_id: the number in the next connection thread's name
+ * @stopping: ksrv_service_stop() has begun: connections ending now end
+ *	because of it
+ */
+struct ksrv_service {
+	const struct ksrv_ops *ops;
+	struct ksrv_config cfg;
+	struct ksrv_executor executor;
+	struct ksrv_registry conns;
+	struct ksrv_stats stats;
+	struct ksrv_idle idle;
+	struct ksrv_threads threads;
+	struct socket *listen;
+	struct ksrv_task accept_task;
+	struct ksrv_watch listen_watch;
+	struct ksrv_udp udp;
+	unsigned int next_id;
+	bool stopping;
+};
+
+int ksrv_udp_start(struct ksrv_service *srv);
+void ksrv_udp_stop(struct ksrv_service *srv);
+
+#endif /* KSRV_CORE_H */

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A service's life, the same for every service: a listener, an accept
+ * task, and for each connection the four steps every in-kernel server must
+ * get right in this order.
+ *
+ * 1. Register, then arm. A connection goes on the registry before anything
+ *    can run for it (its thread is started, or its watch armed), so that
+ *    ksrv_service_stop() finds every connection that could still run.
+ * 2. Fire. Socket readiness wakes a task service's connection task through
+ *    its watch (or the service's own socket callback wakes it); a thread
+ *    service's thread blocks in the socket calls themselves.
+ * 3. Run: &ksrv_ops.serve or &ksrv_ops.ready, the service's protocol.
+ * 4. Tear down. Whoever takes the connection off the registry owns its
+ *    teardown: the connection itself when it ends, or ksrv_service_stop().
+ *    A task connection is disarmed (&ksrv_ops.disarm, the watch), its task
+ *    cancelled, and only then freed; stop waits for a task that is closing
+ *    itself meanwhile by cancelling it synchronously. A thread connection
+ *    always tears itself down; stop shuts its socket down and waits for the
+ *    thread.
+ *
+ * Each ending is counted once, under the first reason that applies: the
+ * idle sweeper shut it down, the service is stopping, it failed, or the
+ * peer closed it. (A connection that ends just as the sweeper picks it
+ * counts as idle.)
+ */
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/tcp.h>
+
+#include "ksrv_core.h"
+#include "ksrv_trace.h"
+
+/* Connections one run of the accept task takes before requeueing. */
+#define KSRV_ACCEPT_BUDGET	64
+/* How long to wait before accepting again after a transient error. */
+#define KSRV_ACCEPT_RETRY	(HZ / 10)
+/* How long to wait before running again after TCP ran out of memory. */
+#define KSRV_NOMEM_RETRY	(HZ / 10)
+
+/**
+ * ksrv_count() - add to one of a service's own counters
+ * @srv: the service
+ * @stat: the counter's index in &ksrv_ops.stat_names
+ * @n: how much; from any context, without a lock
+ */
+void ksrv_count(struct ksrv_service *srv, unsigned int stat, u64 n)
+{
+	ksrv_stats_add(&srv->stats, KSRV_STAT_NR + stat, n);
+}
+EXPORT_SYMBOL_GPL(ksrv_count);
+
+/**
+ * ksrv_service_port() - the port a service serves
+ * @srv: the service
+ *
+ * Return: the port, 1..65535.
+ */
+int ksrv_service_port(const struct ksrv_service *srv)
+{
+	return srv->cfg.port;
+}
+EXPORT_SYMBOL_GPL(ksrv_service_port);
+
+/* Off the registry already, by its owner: why did it end? Count it once. */
+static void ksrv_conn_ended(struct ksrv_conn *conn, int err)
+{
+	struct ksrv_service *srv = conn->srv;
+	enum ksrv_end why;
+
+	if (conn->idle_closed) {
+		why = KSRV_END_IDLE;
+		ksrv_stats_add(&srv->stats, KSRV_STAT_IDLE_CLOSED, 1);
+	} else if (READ_ONCE(srv->stopping)) {
+		why = KSRV_END_STOP;
+	} else if (err < 0) {
+		why = KSRV_END_ERROR;
+		ksrv_stats_add(&srv->stats, KSRV_STAT_ERRORS, 1);
+	} else {
+		why = KSRV_END_PEER;
+	}
+	trace_ksrv_close(srv->cfg.name, conn->sock->sk, why, err);
+}
+
+/* ---- task services ---- */
+
+static void ksrv_conn_disarm(struct ksrv_conn *conn)
+{
+	if (conn->srv->ops->disarm)
+		conn->srv->ops->disarm(conn);
+	ksrv_watch_disarm(&conn->watch);
+}
+
+/* The connection's own end, from its task. */
+static void ksrv_conn_close(struct ksrv_conn *conn, int err)
+{
+	/* Stop owns it: it disarms, and waits for this run to return. */
+	if (!ksrv_registry_remove(&conn->srv->conns, conn))
+		return;
+	ksrv_conn_disarm(conn);
+	/* A wake-up that came before the disarm may have queued us again. */
+	ksrv_task_cancel(&conn->task);
+	ksrv_conn_ended(conn, err);
+	ksrv_conn_put(conn);
+}
+
+/* ksrv_service_stop()'s teardown of a connection it took off the registry. */
+static void ksrv_conn_destroy(struct ksrv_conn *conn)
+{
+	ksrv_conn_disarm(conn);
+	ksrv_task_cancel_sync(&conn->task);
+	ksrv_conn_ended(conn, 0);
+	ksrv_conn_put(conn);
+}
+
+static void ksrv_conn_run(struct work_struct *work)
+{
+	struct ksrv_conn *conn =
+		container_of(ksrv_task_of(work), struct ksrv_conn, task);
+	int ret = conn->srv->ops->ready(conn);
+
+	switch (ret) {
+	case KSRV_WAIT:
+		break;	/* the watch, or the service's callback, wakes us */
+	case KSRV_AGAIN:
+		ksrv_task_wake(&conn->task);
+		break;
+	case KSRV_RETRY:
+		ksrv_task_wake_after(&conn->task, KSRV_NOMEM_RETRY);
+		break;
+	case KSRV_DONE:
+		ksrv_conn_close(conn, 0);
+		break;
+	default:
+		ksrv_conn_close(conn, ret < 0 ? ret : -EINVAL);
+		break;
+	}
+}
+
+/* Registered: arm, under the socket lock (see &ksrv_ops.arm). */
+static void ksrv_conn_arm(struct ksrv_conn *conn)
+{
+	struct sock *sk = conn->sock->sk;
+
+	ksrv_task_init(&conn->task, &conn->srv->executor, ksrv_conn_run);
+	ksrv_watch_init(&conn->watch, conn->sock, &conn->task, EPOLLIN);
+	lock_sock(sk);
+	if (conn->srv->ops->arm)
+		conn->srv->ops->arm(conn);
+	/* Runs the task once, for what arrived before. */
+	ksrv_watch_arm(&conn->watch);
+	release_sock(sk);
+}
+
+/* ---- thread services ---- */
+
+static int ksrv_conn_thread(void *data)
+{
+	struct ksrv_conn *conn = data;
+	struct ksrv_service *srv = conn->srv;
+	int ret;
+
+	ret = srv->ops->serve(conn);
+	/* Stop shuts registered sockets down: unregister before release. */
+	ksrv_registry_remove(&srv->conns, conn);
+	ksrv_conn_ended(conn, ret);
+	ksrv_conn_put(conn);
+	ksrv_threads_exit(&srv->threads);
+}
+
+/* ---- accepting ---- */
+
+/* Registered: start the connection's thread. Return: 0 or an errno. */
+static int ksrv_conn_spawn(struct ksrv_conn *conn)
+{
+	struct ksrv_service *srv = conn->srv;
+	struct task_struct *task;
+
+	task = ksrv_threads_spawn(&srv->threads, ksrv_conn_thread, conn,
+				  "%s/%u", srv->cfg.name, srv->next_id++);
+	if (IS_ERR(task)) {
+		pr_warn_ratelimited("%s: cannot start connection thread: %ld\n",
+				    srv->cfg.name, PTR_ERR(task));
+		return PTR_ERR(task);
+	}
+	wake_up_process(task);
+	return 0;
+}
+
+static void ksrv_conn_start(struct ksrv_service *srv, struct socket *sock)
+{
+	struct ksrv_conn *conn;
+	int ret;
+
+	conn = kzalloc(srv->ops->conn_size, GFP_KERNEL);
+	if (!conn) {
+		ksrv_stats_add(&srv->stats, KSRV_STAT_ERRORS, 1);
+		trace_ksrv_accept_error(srv->cfg.name, -ENOMEM);
+		sock_release(sock);
+		return;
+	}
+	INIT_LIST_HEAD(&conn->node);
+	INIT_LIST_HEAD(&conn->sweep);
+	conn->srv = srv;
+	conn->sock = sock;
+	refcount_set(&conn->ref, 1);
+	conn->last_active = jiffies;
+	/* Services answer requests: each answer leaves at once, no Nagle. */
+	tcp_sock_set_nodelay(sock->sk);
+
+	ret = ksrv_registry_add(&srv->conns, conn);
+	if (ret) {
+		/* Over max_conns, closed at once; or stop has begun. */
+		if (ret == -EBUSY) {
+			ksrv_stats_add(&srv->stats, KSRV_STAT_REFUSED, 1);
+			trace_ksrv_refuse(srv->cfg.name, sock->sk);
+		}
+		ksrv_conn_put(conn);
+		return;
+	}
+	ksrv_stats_add(&srv->stats, KSRV_STAT_ACCEPTED, 1);
+	trace_ksrv_accept(srv->cfg.name, sock->sk);
+
+	if (!srv->ops->serve) {
+		ksrv_conn_arm(conn);
+		return;
+	}
+	ret = ksrv_conn_spawn(conn);
+	if (ret) {
+		/* Stop cancels this task before it pops: still ours. */
+		ksrv_registry_remove(&srv->conns, conn);
+		ksrv_conn_ended(conn, ret);
+		ksrv_conn_put(conn);
+	}
+}
+
+static void ksrv_accept_run(struct work_struct *work)
+{
+	struct ksrv_service *srv =
+		container_of(ksrv_task_of(work), struct ksrv_service,
+			     accept_task);
+	int budget = KSRV_ACCEPT_BUDGET;
+
+	while (budget--) {
+		struct socket *sock;
+		int ret;
+
+		ret = kernel_accept(srv->listen, &sock, O_NONBLOCK);
+		if (ret == -ECONNABORTED)
+			continue;
+		if (ret == -EAGAIN)
+			return;	/* drained; the watch wakes us for more */
+		if (ret) {
+			/*
+			 * Out of memory or file limits: the backlog would sit
+			 * until the next handshake wakes us, so retry soon.
+			 */
+			pr_warn_ratelimited("%s: accept failed: %d\n",
+					    srv->cfg.name, ret);
+			ksrv_stats_add(&srv->stats, KSRV_STAT_ERRORS, 1);
+			trace_ksrv_accept_error(srv->cfg.name, ret);
+			ksrv_task_wake_after(&srv->accept_task,
+					     KSRV_ACCEPT_RETRY);
+			return;
+		}
+		ksrv_conn_start(srv, sock);
+	}
+	ksrv_task_wake(&srv->accept_task);
+}
+
+/* ---- start and stop ---- */
+
+static int ksrv_ops_check(const struct ksrv_ops *ops,
+			  const struct ksrv_config *cfg)
+{
+	if (WARN_ON(!ops->serve == !ops->ready ||
+		    ops->conn_size < sizeof(struct ksrv_conn) ||
+		    (ops->nr_stats && !ops->stat_names)))
+		return -EINVAL;
+	if (cfg->udp && !ops->datagram) {
+		pr_err("%s: serves no UDP\n", cfg->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * ksrv_service_start() - start serving as @ops says, where @cfg says
+ * @ops: the service; must outlive it
+ * @cfg: where and how; @cfg->name and @cfg->addr must outlive the service
+ *
+ * Checks @cfg, creates the counters and /proc/net/<name>, listens (and
+ * binds UDP with @cfg->udp), and accepts from then on.
+ *
+ * Return: the running service, or an ERR_PTR() after one error line
+ * naming the cause (-EINVAL for a bad parameter, -EADDRINUSE for a port
+ * in use, ...).
+ */
+struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
+					const struct ksrv_config *cfg)
+{
+	struct ksrv_service *srv;
+	int ret;
+
+	ret = ksrv_config_check(cfg);
+	if (!ret)
+		ret = ksrv_ops_check(ops, cfg);
+	if (ret)
+		return ERR_PTR(ret);
+	srv = kzalloc(sizeof(*srv), GFP_KERNEL);
+	if (!srv)
+		return ERR_PTR(-ENOMEM);
+	srv->ops = ops;
+	srv->cfg = *cfg;
+
+	ksrv_registry_init(&srv->conns, cfg->max_conns);
+	ksrv_threads_init(&srv->threads);
+	ret = ksrv_stats_init(&srv->stats, cfg->name, &srv->conns,
+			      ops->stat_names, ops->nr_stats, cfg->udp);
+	if (ret)
+		goto err_free;
+	ret = ksrv_executor_init(&srv->executor, cfg->name, cfg->unbound);
+	if (ret) {
+		pr_err("%s: cannot create workqueue: %d\n", cfg->name, ret);
+		goto err_stats;
+	}
+	ret = ksrv_listen(cfg, &srv->listen);
+	if (ret)
+		goto err_executor;
+	if (cfg->udp) {
+		ret = ksrv_udp_start(srv);
+		if (ret)
+			goto err_listen;
+	}
+
+	ksrv_task_init(&srv->accept_task, &srv->executor, ksrv_accept_run);
+	ksrv_watch_init(&srv->listen_watch, srv->listen, &srv->accept_task,
+			EPOLLIN);
+	ksrv_watch_arm(&srv->listen_watch);
+	ksrv_idle_start(&srv->idle, &srv->conns, cfg->idle_timeout);
+	return srv;
+
+err_listen:
+	sock_release(srv->listen);
+err_executor:
+	ksrv_executor_destroy(&srv->executor);
+err_stats:
+	ksrv_stats_destroy(&srv->stats);
+err_free:
+	ksrv_registry_destroy(&srv->conns);
+	kfree(srv);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_GPL(ksrv_service_start);
+
+static bool ksrv_pick_all(struct ksrv_conn *conn, void *arg)
+{
+	return true;
+}
+
+/**
+ * ksrv_service_stop() - stop a service and end every connection
+ * @srv: the service, from ksrv_service_start()
+ *
+ * Stops accepting, then tears down every connection; on return no code
+ * of the service runs for @srv any more and everything it used is freed.
+ */
+void ksrv_service_stop(struct ksrv_service *srv)
+{
+	struct ksrv_conn *conn;
+
+	WRITE_ONCE(srv->stopping, true);
+	/* Stop accepting first: nothing registers a connection after this. */
+	ksrv_watch_disarm(&srv->listen_watch);
+	ksrv_task_cancel_sync(&srv->accept_task);
+	sock_release(srv->listen);
+	ksrv_idle_stop(&srv->idle);
+	if (srv->cfg.udp)
+		ksrv_udp_stop(srv);
+
+	ksrv_registry_close(&srv->conns);
+	if (srv->ops->serve) {
+		ksrv_registry_shutdown_if(&srv->conns, ksrv_pick_all, NULL);
+		ksrv_threads_wait(&srv->threads);
+	}
+	while ((conn = ksrv_registry_pop(&srv->conns))) {
+		ksrv_conn_destroy(conn);
+		/*
+		 * Each release queues a FIN on loopback's backlog, which
+		 * softirq (often ksoftirqd) drains: without a reschedule
+		 * point a non-preemptible kernel overflows it and drops them.
+		 */
+		cond_resched();
+	}
+	/* Waits for connections that were closing themselves meanwhile. */
+	ksrv_executor_destroy(&srv->executor);
+	ksrv_stats_destroy(&srv->stats);
+	ksrv_registry_destroy(&srv->conns);
+	pr_info("%s: stopped\n", srv->cfg.name);
+	kfree(srv);
+}
+EXPORT_SYMBOL_GPL(ksrv_service_stop);
