@@ -538,12 +538,16 @@ t_async_udp_unload_flood() {
 	done
 	unload echo_async
 	load echo_async
-	kecho-udp -p 8081 sizes -x "$SEED"
-	unload echo_async
-	# The flood ends at its timeout; what came back was never corrupt.
+	# The reloaded server takes the rest of the flood, which ends at its
+	# timeout; what came back was never corrupt. Then every size is
+	# answered: during the flood a full receive queue may drop any
+	# datagram (the preemptible debug kernel dropped one of sizes' five
+	# tries of 3 bytes), which is UDP, not a fault.
 	wait "$pid" || true
 	grep -q "corrupt=0 foreign=0 dup=0" /tmp/out.uflood ||
 		fail "$(cat /tmp/out.uflood)"
+	kecho-udp -p 8081 sizes -x "$SEED"
+	unload echo_async
 }
 
 # ---- the discard sample: a service written only against ksrv.h ----

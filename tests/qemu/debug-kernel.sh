@@ -42,7 +42,7 @@ while IFS= read -r line; do
 done < <(cat "$here/kernel/guest.config" "$here/kernel/debug.config")
 [ $bad = 0 ] || exit 1
 
-log "building (about 10 minutes on 2 cores; progress every 200 objects)"
+log "building (about 14 minutes on 2 cores; progress every 200 objects)"
 start=$(date +%s)
 make -C "$src" O="$out" -j"$(nproc)" bzImage modules 2>&1 |
 	awk '/ CC /{n++; if (n % 200 == 0) { printf "[debug-kernel] %d objects\n", n > "/dev/stderr" } }
