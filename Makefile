@@ -9,8 +9,9 @@
 # make bench MODE=icount  the deterministic headline: 1 vCPU, QEMU -icount,
 #               req/s and MB/s from instructions executed, not host time
 # make check    checkpatch --strict, a W=1 build and a sparse build
-# make install  install the modules into KDIR's kernel's extra/, then depmod
-#               (INSTALL_MOD_PATH= stages them under another root)
+# make install  install the modules into KDIR's kernel's extra/, then depmod,
+#               and kechoctl into /usr/local/sbin (INSTALL_MOD_PATH= stages
+#               both under another root; install-tools: kechoctl alone)
 # make dkms-install / dkms-remove   the same through DKMS, as kecho/<version>
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
@@ -33,7 +34,7 @@ NO_SIGN = $(if $(SIG_KEY),$(if $(wildcard $(KDIR)/$(SIG_KEY) \
 
 # What a DKMS copy of the sources holds (generated *.mod.c left out).
 DKMS_FILES := Makefile $(filter-out %.mod.c,$(wildcard src/*.c)) \
-	$(wildcard src/*.h) src/Kbuild src/version.sh
+	$(wildcard src/*.h) $(wildcard src/uapi/*.h) src/Kbuild src/version.sh
 DKMS_SOURCE_TREE ?= /usr/src
 DKMS ?= dkms
 
@@ -73,12 +74,19 @@ kver-ok:
 		"(no include/generated/utsrelease.h); set KDIR=" >&2; exit 1; }
 
 # depmod by hand: kbuild's skips itself without a System.map, which
-# Debian's headers do not have.
-install: kver-ok modules
+# Debian's headers do not have. kechoctl goes to $(DESTDIR)$(SBINDIR)
+# (the DKMS copy has no tools/: modules only).
+SBINDIR ?= /usr/local/sbin
+DESTDIR ?= $(INSTALL_MOD_PATH)
+install: kver-ok modules $(if $(wildcard tools/kechoctl.c),install-tools)
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/src KERNELRELEASE=$(KREL) \
 		INSTALL_MOD_DIR=extra $(NO_SIGN) modules_install
 	PATH="$$PATH:/sbin:/usr/sbin" depmod -a \
 		$(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KREL)
+
+install-tools:
+	$(MAKE) -C tools O=$(CURDIR)/build/tools $(CURDIR)/build/tools/kechoctl
+	install -D -m 0755 build/tools/kechoctl $(DESTDIR)$(SBINDIR)/kechoctl
 
 # The sources DKMS builds from: $(DKMS_SOURCE_TREE)/kecho-<version>.
 dkms-src:
@@ -116,4 +124,4 @@ clean:
 	rm -rf build
 
 .PHONY: all modules samples tools test test-debug bench run check version kver-ok \
-	install dkms-src dkms-install dkms-remove clean
+	install install-tools dkms-src dkms-install dkms-remove clean

@@ -58,6 +58,7 @@ static void discard_datagram(struct ksrv_service *srv, struct ksrv_dgram *dg)
 }
 
 static const struct ksrv_ops discard_ops = {
+	.name = KBUILD_MODNAME,
 	.conn_size = sizeof(struct ksrv_conn),
 	.ready = discard_ready,
 	.datagram = discard_datagram,

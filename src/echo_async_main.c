@@ -66,6 +66,7 @@ static void echo_async_datagram(struct ksrv_service *srv,
 }
 
 static const struct ksrv_ops echo_async_ops = {
+	.name = KBUILD_MODNAME,
 	.conn_size = sizeof(struct echo_async_conn),
 	.arm = echo_async_arm,
 	.ready = echo_async_ready,

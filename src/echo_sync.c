@@ -74,6 +74,7 @@ static int echo_sync_serve(struct ksrv_conn *conn)
 }
 
 static const struct ksrv_ops echo_sync_ops = {
+	.name = KBUILD_MODNAME,
 	.conn_size = sizeof(struct ksrv_conn),
 	.serve = echo_sync_serve,
 	.stat_names = echo_sync_stat_names,

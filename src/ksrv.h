@@ -32,6 +32,7 @@
 #include <linux/stringify.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <net/net_namespace.h>
 
 #include "ksrv_compat.h"
 
@@ -41,19 +42,21 @@
 #define KSRV_DEFAULT_BACKLOG	4096
 
 /**
- * struct ksrv_config - where and how a service listens
+ * struct ksrv_config - where and how a listener of a service listens
  * @name: the service's name: its messages' prefix, its /proc/net file
+ * @net: the network namespace the listener serves; init_net by default
  * @addr: an IPv4 or IPv6 literal to listen on; NULL or "" for every
  *	address, IPv6 and IPv4 on one socket where IPv6 is available
  * @port: TCP (and UDP) port, 1..65535
  * @backlog: listen() backlog, 1..65535; net.core.somaxconn caps it
  * @max_conns: connections served at once, 1..1048576
  * @idle_timeout: seconds a connection may move no byte, 0 (for ever)..604800
- * @udp: also serve UDP on the same address and port (needs @datagram)
+ * @udp: a UDP listener rather than a TCP one (needs @datagram)
  * @unbound: run tasks on an unbound workqueue rather than a per-CPU one
  */
 struct ksrv_config {
 	const char *name;
+	struct net *net;
 	const char *addr;
 	int port;
 	int backlog;
@@ -193,6 +196,7 @@ struct ksrv_service;
  * @sock: the connection's socket; valid until the connection is freed
  * @ref: the registry's owner holds one; a sweep in progress one more
  * @last_active: jiffies when a byte was last received or sent
+ * @started: jiffies when the connection was accepted
  * @idle_closed: the idle sweeper shut @sock down (registry lock)
  * @task: the connection's task, running &ksrv_ops.ready (task services)
  * @watch: wakes @task when @sock is ready (task services)
@@ -207,6 +211,7 @@ struct ksrv_conn {
 	struct socket *sock;
 	refcount_t ref;
 	unsigned long last_active;
+	unsigned long started;
 	bool idle_closed;
 	struct ksrv_task task;
 	struct ksrv_watch watch;
@@ -235,7 +240,8 @@ enum ksrv_next {
  * @KSRV_END_PEER: the peer closed it
  * @KSRV_END_ERROR: it failed (counted in "errors")
  * @KSRV_END_IDLE: the idle sweeper closed it (counted in "idle_closed")
- * @KSRV_END_STOP: the service stopped (module unload)
+ * @KSRV_END_STOP: its listener stopped (removed, its network namespace
+ *	went away, or the module was unloaded)
  */
 enum ksrv_end {
 	KSRV_END_PEER,
@@ -260,6 +266,8 @@ struct ksrv_dgram {
 
 /**
  * struct ksrv_ops - a service, as it describes itself to ksrv
+ * @name: the service's name, up to 15 characters: what a listener is
+ *	added for over netlink, its /proc/net file, its messages' prefix
  * @conn_size: size of the service's connection structure, which starts
  *	with a &struct ksrv_conn
  * @serve: thread services: serve @conn in a thread of its own until the
@@ -281,6 +289,7 @@ struct ksrv_dgram {
  * Exactly one of @serve and @ready is set.
  */
 struct ksrv_ops {
+	const char *name;
 	size_t conn_size;
 	int (*serve)(struct ksrv_conn *conn);
 	void (*arm)(struct ksrv_conn *conn);
@@ -291,9 +300,12 @@ struct ksrv_ops {
 	unsigned int nr_stats;
 };
 
-struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
-					const struct ksrv_config *cfg);
-void ksrv_service_stop(struct ksrv_service *srv);
+int ksrv_register(const struct ksrv_ops *ops,
+		  const struct ksrv_config *defaults);
+void ksrv_unregister(const struct ksrv_ops *ops);
+int ksrv_listener_add(const struct ksrv_ops *ops, struct ksrv_config *cfg);
+int ksrv_module_init(const struct ksrv_ops *ops, struct ksrv_config *cfg,
+		     bool udp, bool autostart);
 void ksrv_count(struct ksrv_service *srv, unsigned int stat, u64 n);
 
 /**
@@ -330,14 +342,21 @@ static inline void ksrv_conn_set_interest(struct ksrv_conn *conn,
  * ksrv_config_check(); a module declares only its own beside them.
  */
 /**
- * KSRV_MODULE_PARAMS() - declare addr, port, backlog, max_conns, idle_timeout
+ * KSRV_MODULE_PARAMS() - declare autostart, addr, port, backlog, max_conns,
+ *	idle_timeout
  * @def_port: the default port
  * @def_max_conns: the default limit on connections served at once
  *
  * Defines ksrv_module_config(), which fills a &struct ksrv_config from
- * them.
+ * them: the listener started at load, and the defaults of every listener
+ * added later over netlink.
  */
 #define KSRV_MODULE_PARAMS(def_port, def_max_conns)			\
+	static bool ksrv_param_autostart = true;			\
+	module_param_named(autostart, ksrv_param_autostart, bool, 0444);	\
+	MODULE_PARM_DESC(autostart,					\
+		"Listen in the initial network namespace at load (default Y); " \
+		"N: only listeners added with kechoctl");		\
 	static char *ksrv_param_addr;					\
 	module_param_named(addr, ksrv_param_addr, charp, 0444);		\
 	MODULE_PARM_DESC(addr,						\
@@ -365,6 +384,7 @@ static inline void ksrv_conn_set_interest(struct ksrv_conn *conn,
 	{								\
 		*cfg = (struct ksrv_config) {				\
 			.name = KBUILD_MODNAME,				\
+			.net = &init_net,				\
 			.addr = ksrv_param_addr,			\
 			.port = ksrv_param_port,			\
 			.backlog = ksrv_param_backlog,			\
@@ -382,7 +402,7 @@ static inline void ksrv_conn_set_interest(struct ksrv_conn *conn,
 	static bool ksrv_param_udp = true;				\
 	module_param_named(udp, ksrv_param_udp, bool, 0444);		\
 	MODULE_PARM_DESC(udp,						\
-		"Also serve UDP on the same address and port (default Y)")
+		"Also serve UDP on the same address and port at load (default Y)")
 
 /**
  * module_ksrv_service() - a module that is one service and nothing more
@@ -390,24 +410,25 @@ static inline void ksrv_conn_set_interest(struct ksrv_conn *conn,
  * @serve_udp: whether to serve UDP too: false, or ksrv_param_udp
  * @unbound_wq: whether its tasks run on an unbound workqueue
  *
- * Its init starts the service as KSRV_MODULE_PARAMS() say, its exit stops
- * it; the functions are named after @ops.
+ * Its init registers the service, so that listeners can be added for it
+ * over netlink, and starts the listeners KSRV_MODULE_PARAMS() say; its exit
+ * stops every listener of the service, in every network namespace. The
+ * functions are named after @ops.
  */
 #define module_ksrv_service(ops, serve_udp, unbound_wq)			\
-	static struct ksrv_service *ops##_srv;				\
+	static const struct ksrv_ops *const ops##_service = &(ops);	\
 	static int __init ops##_init(void)				\
 	{								\
 		struct ksrv_config cfg;					\
 									\
 		ksrv_module_config(&cfg);				\
-		cfg.udp = (serve_udp);					\
 		cfg.unbound = (unbound_wq);				\
-		ops##_srv = ksrv_service_start(&(ops), &cfg);	\
-		return PTR_ERR_OR_ZERO(ops##_srv);			\
+		return ksrv_module_init(ops##_service, &cfg, (serve_udp), \
+					ksrv_param_autostart);		\
 	}								\
 	static void __exit ops##_exit(void)				\
 	{								\
-		ksrv_service_stop(ops##_srv);				\
+		ksrv_unregister(ops##_service);				\
 	}								\
 	module_init(ops##_init);					\
 	module_exit(ops##_exit)

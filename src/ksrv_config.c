@@ -11,6 +11,7 @@
 #include <net/sock.h>
 
 #include "ksrv.h"
+#include "uapi/ksrv.h"
 
 /**
  * ksrv_check_param() - check that a parameter is within its range
@@ -48,6 +49,12 @@ int ksrv_config_check(const struct ksrv_config *cfg)
 {
 	int ret;
 
+	/* Longer than any address literal: it would be cut when copied. */
+	if (cfg->addr && strlen(cfg->addr) >= KSRV_ADDR_LEN) {
+		pr_err("%s: invalid addr=%.*s..., must be an IPv4 or IPv6 address\n",
+		       cfg->name, KSRV_ADDR_LEN, cfg->addr);
+		return -EINVAL;
+	}
 	ret = ksrv_check_param(cfg->name, "port", cfg->port, 1, 65535);
 	if (ret)
 		return ret;
@@ -118,7 +125,7 @@ static void ksrv_any_ipv4(const struct ksrv_config *cfg,
 }
 
 /*
- * A kernel socket of @type bound where @cfg says, in init_net; the name
+ * A kernel socket of @type bound where @cfg says, in @cfg->net; the name
  * (TCP or UDP) is for the messages. IPv6 sockets take IPv4 peers too,
  * whatever net.ipv6.bindv6only says; if the default address is asked for
  * and IPv6 is not available (not built, or disabled at boot), the socket
@@ -135,10 +142,10 @@ static int ksrv_socket_bind(const struct ksrv_config *cfg, int type,
 	if (ret)
 		return ret;
 
-	ret = sock_create_kern(&init_net, ss->ss_family, type, 0, &sock);
+	ret = sock_create_kern(cfg->net, ss->ss_family, type, 0, &sock);
 	if (ret == -EAFNOSUPPORT && (!cfg->addr || !*cfg->addr)) {
 		ksrv_any_ipv4(cfg, ss);
-		ret = sock_create_kern(&init_net, AF_INET, type, 0, &sock);
+		ret = sock_create_kern(cfg->net, AF_INET, type, 0, &sock);
 	}
 	if (ret) {
 		pr_err("%s: cannot create %s socket: %d\n", cfg->name, proto,
@@ -176,7 +183,7 @@ err_release:
  * @cfg: checked parameters (see ksrv_config_check())
  * @res: the listening socket, on success
  *
- * The socket belongs to the kernel and to init_net, not to the process that
+ * The socket belongs to the kernel and to @cfg->net, not to the process that
  * loaded the module. SO_REUSEADDR is set so that connections a previous
  * instance closed, still in TIME_WAIT, do not block a reload. With no
  * address in @cfg it listens on every address, IPv6 and IPv4 on one

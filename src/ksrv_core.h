@@ -9,8 +9,10 @@
 #include <linux/completion.h>
 #include <linux/kthread.h>
 #include <linux/mutex.h>
+#include <linux/seq_file.h>
 
 #include "ksrv.h"
+#include "uapi/ksrv.h"
 
 /* ---- registry: the set of live connections (ksrv_registry.c) ---- */
 
@@ -43,6 +45,8 @@ unsigned int ksrv_registry_shutdown_if(struct ksrv_registry *reg,
 				       bool (*pick)(struct ksrv_conn *conn,
 						    void *arg),
 				       void *arg);
+int ksrv_registry_walk(struct ksrv_registry *reg, unsigned long *pos,
+		       int (*fn)(struct ksrv_conn *conn, void *arg), void *arg);
 unsigned int ksrv_registry_count(struct ksrv_registry *reg);
 void ksrv_registry_destroy(struct ksrv_registry *reg);
 void ksrv_conn_put(struct ksrv_conn *conn);
@@ -54,42 +58,40 @@ void ksrv_conn_put(struct ksrv_conn *conn);
  * @KSRV_STAT_ACCEPTED: connections taken into service
  * @KSRV_STAT_REFUSED: connections closed at once, over the limit
  * @KSRV_STAT_IDLE_CLOSED: connections closed by the idle sweeper
+ * @KSRV_STAT_DGRAMS_IN: datagrams received (UDP listeners)
  * @KSRV_STAT_ERRORS: connections ended by an error, failed accepts and
  *	failed allocations, failed UDP receives and truncated datagrams
- * @KSRV_STAT_DGRAMS_IN: datagrams received (shown with UDP only)
  * @KSRV_STAT_NR: the number of the core's counters
  */
 enum ksrv_stat {
 	KSRV_STAT_ACCEPTED,
 	KSRV_STAT_REFUSED,
 	KSRV_STAT_IDLE_CLOSED,
-	KSRV_STAT_ERRORS,
 	KSRV_STAT_DGRAMS_IN,
+	KSRV_STAT_ERRORS,
 	KSRV_STAT_NR,
 };
 
 /**
- * struct ksrv_stats - a service's counters and their /proc/net file
- * @cpu: per-CPU counters, @nr of them, summed only when the file is read
+ * struct ksrv_stats - a listener's counters
+ * @cpu: per-CPU counters, @nr of them, summed only when they are read
  * @nr: the core's counters and then the service's
  * @names: the service's counters' names
- * @reg: the registry whose size is reported as the current connections
- * @name: the file's name in /proc/net
- * @udp: show the UDP counters
+ * @udp: a UDP listener's: show the UDP counters, not the TCP ones
  */
 struct ksrv_stats {
 	u64 __percpu *cpu;
 	unsigned int nr;
 	const char * const *names;
-	struct ksrv_registry *reg;
-	const char *name;
 	bool udp;
 };
 
 int ksrv_stats_init(struct ksrv_stats *stats, const char *name,
-		    struct ksrv_registry *reg, const char * const *names,
-		    unsigned int nr_names, bool udp);
+		    const char * const *names, unsigned int nr_names, bool udp);
 void ksrv_stats_destroy(struct ksrv_stats *stats);
+const char *ksrv_stats_name(const struct ksrv_stats *stats, unsigned int stat);
+u64 ksrv_stats_sum(const struct ksrv_stats *stats, unsigned int stat);
+void ksrv_stats_show(struct seq_file *m, const struct ksrv_stats *stats);
 
 /**
  * ksrv_stats_add() - add to a counter, from any context, without a lock
@@ -173,9 +175,15 @@ struct ksrv_udp {
 };
 
 /**
- * struct ksrv_service - a running service
+ * struct ksrv_service - a listener: one socket of a service, and its
+ *	connections
  * @ops: what the service does
  * @cfg: where it listens; @cfg.name and @cfg.addr are the caller's
+ * @node: on its namespace's list of listeners (RCU, ksrv_mutex)
+ * @all: on the list of every listener (ksrv_mutex)
+ * @id: its number in its namespace, from 1
+ * @addr: the address it is bound to
+ * @addr_str: @cfg.addr, as it was given
  * @executor: runs the accept task, and every task of a task service
  * @conns: the live TCP connections
  * @stats: the counters, in /proc/net/@cfg.name
@@ -188,10 +196,17 @@ struct ksrv_udp {
  * @next_id: the number in the next connection thread's name
  * @stopping: ksrv_service_stop() has begun: connections ending now end
  *	because of it
+ * @abort: its namespace is going away: reset connections rather than
+ *	close them, so that no socket lingers past its namespace
  */
 struct ksrv_service {
 	const struct ksrv_ops *ops;
 	struct ksrv_config cfg;
+	struct list_head node;
+	struct list_head all;
+	u32 id;
+	struct sockaddr_storage addr;
+	char addr_str[KSRV_ADDR_LEN];
 	struct ksrv_executor executor;
 	struct ksrv_registry conns;
 	struct ksrv_stats stats;
@@ -203,9 +218,53 @@ struct ksrv_service {
 	struct ksrv_udp udp;
 	unsigned int next_id;
 	bool stopping;
+	bool abort;
 };
 
+struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
+					const struct ksrv_config *cfg);
+void ksrv_service_stop(struct ksrv_service *srv);
 int ksrv_udp_start(struct ksrv_service *srv);
 void ksrv_udp_stop(struct ksrv_service *srv);
+
+/* ---- net: listeners, per network namespace (ksrv_net.c) ---- */
+
+/* Serialises adding and removing listeners and services. */
+extern struct mutex ksrv_mutex;
+
+/*
+ * Listeners one namespace may have: root of any user namespace may add
+ * them, and each costs a socket, a workqueue and counters.
+ */
+#define KSRV_NET_MAX_LISTENERS	256
+
+/**
+ * struct ksrv_net - ksrv's state in one network namespace
+ * @listeners: its listeners, through &ksrv_service.node; changed under
+ *	ksrv_mutex, read under it or RCU
+ * @count: how many listeners there are, at most KSRV_NET_MAX_LISTENERS
+ * @next_id: the next listener's number
+ * @seq: changed with @listeners, so that a dump can tell it was changed
+ */
+struct ksrv_net {
+	struct list_head listeners;
+	unsigned int count;
+	u32 next_id;
+	unsigned int seq;
+};
+
+struct ksrv_net *ksrv_net(const struct net *net);
+const struct ksrv_ops *ksrv_find_service(const char *name,
+					 struct ksrv_config *cfg);
+struct ksrv_service *ksrv_listener_start(const struct ksrv_ops *ops,
+					 struct ksrv_config *cfg);
+int ksrv_listener_stop(struct net *net, u32 id);
+int ksrv_net_init(void);
+void ksrv_net_exit(void);
+
+/* ---- netlink: the "ksrv" generic netlink family (ksrv_netlink.c) ---- */
+
+int ksrv_netlink_init(void);
+void ksrv_netlink_exit(void);
 
 #endif /* KSRV_CORE_H */

@@ -14,6 +14,7 @@
  */
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <net/sock.h>
 
 #include "ksrv_core.h"
 
@@ -120,7 +121,8 @@ EXPORT_SYMBOL_GPL(ksrv_registry_close);
  * ksrv_conn_put() - drop a reference to a connection
  * @conn: the connection
  *
- * The last reference releases the socket and frees the connection. Its
+ * The last reference releases the socket (resetting the connection if its
+ * network namespace is going away) and frees the connection. Its
  * owner drops its reference once it has torn the connection down; an idle
  * sweep or a shutdown in progress may hold one more for a while.
  */
@@ -128,6 +130,12 @@ void ksrv_conn_put(struct ksrv_conn *conn)
 {
 	if (!refcount_dec_and_test(&conn->ref))
 		return;
+	/*
+	 * Kernel sockets hold no reference on their namespace: when it is
+	 * going, reset rather than leave an orphan in FIN_WAIT behind it.
+	 */
+	if (!check_net(sock_net(conn->sock->sk)))
+		sock_no_linger(conn->sock->sk);
 	sock_release(conn->sock);
 	kfree(conn);
 }
@@ -179,6 +187,43 @@ unsigned int ksrv_registry_shutdown_if(struct ksrv_registry *reg,
 	return n;
 }
 EXPORT_SYMBOL_GPL(ksrv_registry_shutdown_if);
+
+/**
+ * ksrv_registry_walk() - look at registered connections, resumably
+ * @reg: the registry
+ * @pos: on entry, how many connections to skip; on return, the position of
+ *	the connection @fn stopped at, or of the end
+ * @fn: called with the registry locked on each connection from @pos on,
+ *	which stays registered meanwhile; nonzero to stop the walk there
+ * @arg: passed to @fn
+ *
+ * For a netlink dump, which fills one message after another: a connection
+ * added or removed between two calls may be skipped or seen twice.
+ *
+ * Return: what @fn returned last, or 0 at the end.
+ */
+int ksrv_registry_walk(struct ksrv_registry *reg, unsigned long *pos,
+		       int (*fn)(struct ksrv_conn *conn, void *arg), void *arg)
+{
+	struct ksrv_conn *conn;
+	unsigned long i = 0;
+	int ret = 0;
+
+	mutex_lock(&reg->lock);
+	list_for_each_entry(conn, &reg->list, node) {
+		if (i < *pos) {
+			i++;
+			continue;
+		}
+		ret = fn(conn, arg);
+		if (ret)
+			break;
+		i++;
+	}
+	mutex_unlock(&reg->lock);
+	*pos = i;
+	return ret;
+}
 
 /**
  * ksrv_registry_count() - how many connections are registered

@@ -205,6 +205,7 @@ static void ksrv_conn_start(struct ksrv_service *srv, struct socket *sock)
 	conn->sock = sock;
 	refcount_set(&conn->ref, 1);
 	conn->last_active = jiffies;
+	conn->started = conn->last_active;
 	/* Services answer requests: each answer leaves at once, no Nagle. */
 	tcp_sock_set_nodelay(sock->sk);
 
@@ -270,31 +271,17 @@ static void ksrv_accept_run(struct work_struct *work)
 
 /* ---- start and stop ---- */
 
-static int ksrv_ops_check(const struct ksrv_ops *ops,
-			  const struct ksrv_config *cfg)
-{
-	if (WARN_ON(!ops->serve == !ops->ready ||
-		    ops->conn_size < sizeof(struct ksrv_conn) ||
-		    (ops->nr_stats && !ops->stat_names)))
-		return -EINVAL;
-	if (cfg->udp && !ops->datagram) {
-		pr_err("%s: serves no UDP\n", cfg->name);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /**
- * ksrv_service_start() - start serving as @ops says, where @cfg says
- * @ops: the service; must outlive it
- * @cfg: where and how; @cfg->name and @cfg->addr must outlive the service
+ * ksrv_service_start() - start a listener of @ops, where @cfg says
+ * @ops: the service; must outlive the listener
+ * @cfg: where and how; @cfg->name must outlive the listener
  *
- * Checks @cfg, creates the counters and /proc/net/<name>, listens (and
- * binds UDP with @cfg->udp), and accepts from then on.
+ * Checks @cfg, creates the counters, and listens and accepts from then on
+ * (TCP), or binds and receives (@cfg->udp).
  *
- * Return: the running service, or an ERR_PTR() after one error line
+ * Return: the running listener, or an ERR_PTR() after one error line
  * naming the cause (-EINVAL for a bad parameter, -EADDRINUSE for a port
- * in use, ...).
+ * in use, -EPROTONOSUPPORT for UDP where the service has none, ...).
  */
 struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 					const struct ksrv_config *cfg)
@@ -303,20 +290,25 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 	int ret;
 
 	ret = ksrv_config_check(cfg);
-	if (!ret)
-		ret = ksrv_ops_check(ops, cfg);
 	if (ret)
 		return ERR_PTR(ret);
+	if (cfg->udp && !ops->datagram) {
+		pr_err("%s: serves no UDP\n", cfg->name);
+		return ERR_PTR(-EPROTONOSUPPORT);
+	}
 	srv = kzalloc(sizeof(*srv), GFP_KERNEL);
 	if (!srv)
 		return ERR_PTR(-ENOMEM);
 	srv->ops = ops;
 	srv->cfg = *cfg;
+	/* A netlink request's address is gone once the listener starts. */
+	strscpy(srv->addr_str, cfg->addr ?: "", sizeof(srv->addr_str));
+	srv->cfg.addr = srv->addr_str;
 
 	ksrv_registry_init(&srv->conns, cfg->max_conns);
 	ksrv_threads_init(&srv->threads);
-	ret = ksrv_stats_init(&srv->stats, cfg->name, &srv->conns,
-			      ops->stat_names, ops->nr_stats, cfg->udp);
+	ret = ksrv_stats_init(&srv->stats, cfg->name, ops->stat_names,
+			      ops->nr_stats, cfg->udp);
 	if (ret)
 		goto err_free;
 	ret = ksrv_executor_init(&srv->executor, cfg->name, cfg->unbound);
@@ -324,14 +316,17 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 		pr_err("%s: cannot create workqueue: %d\n", cfg->name, ret);
 		goto err_stats;
 	}
-	ret = ksrv_listen(cfg, &srv->listen);
-	if (ret)
-		goto err_executor;
 	if (cfg->udp) {
 		ret = ksrv_udp_start(srv);
 		if (ret)
-			goto err_listen;
+			goto err_executor;
+		kernel_getsockname(srv->udp.sock, (struct sockaddr *)&srv->addr);
+		return srv;
 	}
+	ret = ksrv_listen(cfg, &srv->listen);
+	if (ret)
+		goto err_executor;
+	kernel_getsockname(srv->listen, (struct sockaddr *)&srv->addr);
 
 	ksrv_task_init(&srv->accept_task, &srv->executor, ksrv_accept_run);
 	ksrv_watch_init(&srv->listen_watch, srv->listen, &srv->accept_task,
@@ -340,8 +335,6 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 	ksrv_idle_start(&srv->idle, &srv->conns, cfg->idle_timeout);
 	return srv;
 
-err_listen:
-	sock_release(srv->listen);
 err_executor:
 	ksrv_executor_destroy(&srv->executor);
 err_stats:
@@ -351,7 +344,6 @@ err_free:
 	kfree(srv);
 	return ERR_PTR(ret);
 }
-EXPORT_SYMBOL_GPL(ksrv_service_start);
 
 static bool ksrv_pick_all(struct ksrv_conn *conn, void *arg)
 {
@@ -359,32 +351,38 @@ static bool ksrv_pick_all(struct ksrv_conn *conn, void *arg)
 }
 
 /**
- * ksrv_service_stop() - stop a service and end every connection
- * @srv: the service, from ksrv_service_start()
+ * ksrv_service_stop() - stop a listener and end every connection
+ * @srv: the listener, from ksrv_service_start()
  *
  * Stops accepting, then tears down every connection; on return no code
  * of the service runs for @srv any more and everything it used is freed.
+ * With &ksrv_service.abort set, connections are reset, not closed.
  */
 void ksrv_service_stop(struct ksrv_service *srv)
 {
+	unsigned int closed = 0;
 	struct ksrv_conn *conn;
 
 	WRITE_ONCE(srv->stopping, true);
+	if (srv->cfg.udp) {
+		ksrv_udp_stop(srv);
+		goto out;
+	}
 	/* Stop accepting first: nothing registers a connection after this. */
 	ksrv_watch_disarm(&srv->listen_watch);
 	ksrv_task_cancel_sync(&srv->accept_task);
 	sock_release(srv->listen);
 	ksrv_idle_stop(&srv->idle);
-	if (srv->cfg.udp)
-		ksrv_udp_stop(srv);
 
 	ksrv_registry_close(&srv->conns);
 	if (srv->ops->serve) {
-		ksrv_registry_shutdown_if(&srv->conns, ksrv_pick_all, NULL);
+		closed = ksrv_registry_shutdown_if(&srv->conns, ksrv_pick_all,
+						   NULL);
 		ksrv_threads_wait(&srv->threads);
 	}
 	while ((conn = ksrv_registry_pop(&srv->conns))) {
 		ksrv_conn_destroy(conn);
+		closed++;
 		/*
 		 * Each release queues a FIN on loopback's backlog, which
 		 * softirq (often ksoftirqd) drains: without a reschedule
@@ -392,11 +390,14 @@ void ksrv_service_stop(struct ksrv_service *srv)
 		 */
 		cond_resched();
 	}
+	pr_info("%s: stopped TCP %pISpc, %u connections %s\n", srv->cfg.name,
+		&srv->addr, closed, srv->abort ? "reset" : "closed");
+out:
 	/* Waits for connections that were closing themselves meanwhile. */
 	ksrv_executor_destroy(&srv->executor);
 	ksrv_stats_destroy(&srv->stats);
 	ksrv_registry_destroy(&srv->conns);
-	pr_info("%s: stopped\n", srv->cfg.name);
+	if (srv->cfg.udp)
+		pr_info("%s: stopped UDP %pISpc\n", srv->cfg.name, &srv->addr);
 	kfree(srv);
 }
-EXPORT_SYMBOL_GPL(ksrv_service_stop);

@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A service's counters, and the file in /proc/net that shows them.
+ * A listener's counters.
  *
  * The counters are per CPU: the data path adds to its own CPU's copy with
- * one instruction and no lock, and only a reader of the file pays for
- * summing them. A sum read while connections run is a moment's snapshot,
- * not an atomic one, which is all an operator needs.
+ * one instruction and no lock, and only a reader pays for summing them. A
+ * sum read while connections run is a moment's snapshot, not an atomic
+ * one, which is all an operator needs.
  *
- * The file shows the core's counters, the UDP ones only for a service that
- * serves UDP, then the service's own, by the names it gave.
+ * A TCP listener shows the core's TCP counters, a UDP listener the UDP
+ * ones, then both the service's own, by the names it gave.
  */
 #include <linux/module.h>
-#include <linux/proc_fs.h>
 #include <linux/seq_file.h>
-#include <net/net_namespace.h>
 
 #include "ksrv_core.h"
 
@@ -21,11 +19,40 @@ static const char * const ksrv_stat_names[KSRV_STAT_NR] = {
 	[KSRV_STAT_ACCEPTED]	= "accepted",
 	[KSRV_STAT_REFUSED]	= "refused",
 	[KSRV_STAT_IDLE_CLOSED]	= "idle_closed",
-	[KSRV_STAT_ERRORS]	= "errors",
 	[KSRV_STAT_DGRAMS_IN]	= "dgrams_in",
+	[KSRV_STAT_ERRORS]	= "errors",
 };
 
-static u64 ksrv_stats_sum(struct ksrv_stats *stats, unsigned int stat)
+/**
+ * ksrv_stats_name() - a counter's name, if the listener shows it
+ * @stats: the listener's counters
+ * @stat: the counter, below &ksrv_stats.nr
+ *
+ * Return: its name, or NULL if it does not apply to the listener's
+ * protocol.
+ */
+const char *ksrv_stats_name(const struct ksrv_stats *stats, unsigned int stat)
+{
+	switch (stat) {
+	case KSRV_STAT_ACCEPTED:
+	case KSRV_STAT_REFUSED:
+	case KSRV_STAT_IDLE_CLOSED:
+		return stats->udp ? NULL : ksrv_stat_names[stat];
+	case KSRV_STAT_DGRAMS_IN:
+		return stats->udp ? ksrv_stat_names[stat] : NULL;
+	}
+	return stat < KSRV_STAT_NR ? ksrv_stat_names[stat] :
+	       stats->names[stat - KSRV_STAT_NR];
+}
+
+/**
+ * ksrv_stats_sum() - a counter's value, summed over the CPUs
+ * @stats: the listener's counters
+ * @stat: the counter, below &ksrv_stats.nr
+ *
+ * Return: the sum.
+ */
+u64 ksrv_stats_sum(const struct ksrv_stats *stats, unsigned int stat)
 {
 	u64 sum = 0;
 	int cpu;
@@ -35,41 +62,38 @@ static u64 ksrv_stats_sum(struct ksrv_stats *stats, unsigned int stat)
 	return sum;
 }
 
-static int ksrv_stats_show(struct seq_file *m, void *v)
+/**
+ * ksrv_stats_show() - print the counters a listener shows, one per line
+ * @m: where
+ * @stats: the listener's counters
+ */
+void ksrv_stats_show(struct seq_file *m, const struct ksrv_stats *stats)
 {
-	struct ksrv_stats *stats = m->private;
 	unsigned int stat;
 
-	seq_printf(m, "conns %u\n", ksrv_registry_count(stats->reg));
 	for (stat = 0; stat < stats->nr; stat++) {
-		if (stat == KSRV_STAT_DGRAMS_IN && !stats->udp)
-			continue;
-		seq_printf(m, "%s %llu\n", stat < KSRV_STAT_NR ?
-			   ksrv_stat_names[stat] :
-			   stats->names[stat - KSRV_STAT_NR],
-			   ksrv_stats_sum(stats, stat));
+		const char *name = ksrv_stats_name(stats, stat);
+
+		if (name)
+			seq_printf(m, "%s %llu\n", name,
+				   ksrv_stats_sum(stats, stat));
 	}
-	return 0;
 }
 
 /**
- * ksrv_stats_init() - zero a service's counters and create its file
+ * ksrv_stats_init() - zero a listener's counters
  * @stats: the counters
- * @name: the file's name in /proc/net, which must outlive @stats
- * @reg: the registry whose size the file reports as "conns"
+ * @name: the service's name, for the error message
  * @names: the names of the service's own counters, which must outlive
  *	@stats
  * @nr_names: how many there are
- * @udp: show the core's UDP counters
+ * @udp: a UDP listener's counters
  *
  * Return: 0, or -ENOMEM after one error line.
  */
 int ksrv_stats_init(struct ksrv_stats *stats, const char *name,
-		    struct ksrv_registry *reg, const char * const *names,
-		    unsigned int nr_names, bool udp)
+		    const char * const *names, unsigned int nr_names, bool udp)
 {
-	stats->name = name;
-	stats->reg = reg;
 	stats->names = names;
 	stats->nr = KSRV_STAT_NR + nr_names;
 	stats->udp = udp;
@@ -78,24 +102,14 @@ int ksrv_stats_init(struct ksrv_stats *stats, const char *name,
 		pr_err("%s: cannot allocate counters\n", name);
 		return -ENOMEM;
 	}
-	if (IS_ENABLED(CONFIG_PROC_FS) &&
-	    !proc_create_single_data(name, 0444, init_net.proc_net,
-				     ksrv_stats_show, stats)) {
-		pr_err("%s: cannot create /proc/net/%s\n", name, name);
-		free_percpu(stats->cpu);
-		return -ENOMEM;
-	}
 	return 0;
 }
 
 /**
- * ksrv_stats_destroy() - remove the file and free the counters
- * @stats: the counters
- *
- * Once this returns no reader is left inside the file.
+ * ksrv_stats_destroy() - free the counters
+ * @stats: the counters; no reader may be left
  */
 void ksrv_stats_destroy(struct ksrv_stats *stats)
 {
-	remove_proc_entry(stats->name, init_net.proc_net);
 	free_percpu(stats->cpu);
 }

@@ -86,6 +86,18 @@ wait_for_line() {
 	done
 }
 
+# wait_for_dmesg REGEX COUNT SECONDS: this test's kernel log has COUNT
+# lines matching REGEX (or more).
+wait_for_dmesg() {
+	local i=0
+	while [ "$(dmesg | grep -cE "$1")" -lt "$2" ]; do
+		i=$((i + 1))
+		[ "$i" -le $(($3 * 10)) ] ||
+			fail "timeout waiting for $2 lines '$1' in dmesg" || return 1
+		usleep 100000
+	done
+}
+
 # net_drops: packets the backlog dropped (loopback delivers through it)
 # and TCP connections the stack aborted for want of memory or orphan room.
 net_drops() {
@@ -97,9 +109,11 @@ net_drops() {
 	echo "backlog drops $d, $(awk '/^TcpExt:/ { if (!n++) { for (i = 1; i <= NF; i++) k[i] = $i } else for (i = 1; i <= NF; i++) if (k[i] ~ /AbortOnMemory|AbortOnClose|AbortOnData/) printf "%s %s ", k[i], $i }' /proc/net/netstat)"
 }
 
-# stat_of MODULE KEY: a counter from the module's /proc/net file.
+# stat_of MODULE KEY: a counter from the module's /proc/net file, summed
+# over its listeners (a block each); empty if no listener shows it.
 stat_of() {
-	sed -n "s/^$2 //p" "/proc/net/$1"
+	awk -v k="$2" '$1 == k { s += $2; n++ } END { if (n) print s }' \
+		"/proc/net/$1" 2>/dev/null
 }
 
 # expect_stat MODULE KEY VALUE [SECONDS]: the counter has (or, within
@@ -131,6 +145,8 @@ cleanup() {
 		echo 0 >/sys/kernel/debug/fail_page_alloc/probability
 	fi
 	killall -q -KILL kecho-client echo-bench 2>/dev/null
+	# Namespace holders (ns_start); their namespaces go with them.
+	killall -q -KILL sleep 2>/dev/null
 	[ -e /sys/kernel/tracing/events/ksrv/enable ] &&
 		echo 0 >/sys/kernel/tracing/events/ksrv/enable
 	for m in echo_sync echo_async discard ksrv_kunit; do

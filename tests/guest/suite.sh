@@ -235,11 +235,14 @@ t_idle_pending() {
 t_stats() {
 	local bytes
 	load "$1"
-	# The core's counters, then the service's own; UDP's with UDP only.
-	want="conns accepted refused idle_closed errors bytes_in bytes_out "
-	[ "$1" = echo_async ] && want="conns accepted refused idle_closed errors dgrams_in bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr "
+	# A block per listener: the core's counters for its protocol, then
+	# the service's own.
+	want="listener conns accepted refused idle_closed errors bytes_in bytes_out "
+	[ "$1" = echo_async ] && want="listener conns accepted refused idle_closed errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr listener dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr "
 	[ "$(cut -d' ' -f1 "/proc/net/$1" | tr '\n' ' ')" = "$want" ] ||
 		fail "format of /proc/net/$1: $(cat "/proc/net/$1")"
+	grep -qE "^listener [0-9]+ tcp \[::\]:$2$" "/proc/net/$1" ||
+		fail "no TCP listener line: $(cat "/proc/net/$1")"
 	kecho-client -p "$2" -t 120 echo -c 10 -s 1 -S 20000 -r 3 -x "$SEED" \
 		>/tmp/out.stats
 	bytes=$(sed -n 's/.* bytes=\([0-9]*\) ok/\1/p' /tmp/out.stats)
@@ -550,6 +553,380 @@ t_async_udp_unload_flood() {
 	unload echo_async
 }
 
+# ---- run-time control: kechoctl, the ksrv netlink family, namespaces ----
+
+# ctl_error REGEX COMMAND...: the command fails, saying something that
+# matches REGEX.
+ctl_error() {
+	local re=$1
+	shift
+	! "$@" >/tmp/out.ctl 2>&1 || fail "'$*' succeeded: $(cat /tmp/out.ctl)"
+	grep -qE "$re" /tmp/out.ctl ||
+		fail "'$*' said '$(cat /tmp/out.ctl)', want /$re/"
+}
+
+# ctl_add ARGS...: kechoctl add ARGS; prints the new listener's id.
+ctl_add() {
+	local out
+	out=$(kechoctl -j add "$@" 2>&1) ||
+		fail "kechoctl add $*: $out" >&2 || return 1
+	echo "$out" | jq .id
+}
+
+# jq_ok FILTER FILE: the JSON in FILE satisfies FILTER.
+jq_ok() {
+	jq -e "$1" "$2" >/dev/null || fail "not $1: $(cat "$2")"
+}
+
+# listener_stat MODULE ID KEY [PID]: one listener's counter in
+# /proc/net/MODULE (of PID's network namespace).
+listener_stat() {
+	awk -v id="$2" -v k="$3" '$1 == "listener" { on = ($2 == id) }
+				   on && $1 == k { print $2 }' \
+		"/proc/${4:-self}/net/$1"
+}
+
+# ns_start NAME: a new network namespace with lo up, held by a sleeping
+# process whose pid is in /tmp/out.ns.NAME; killing it frees the namespace.
+ns_start() {
+	local i=0
+	unshare -n sleep 100000 &
+	echo $! >"/tmp/out.ns.$1"
+	while [ "$(readlink /proc/$!/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "no namespace for $1" || return 1
+		usleep 100000
+	done
+	nsenter -t $! -n ip link set lo up
+}
+
+# ns_run NAME COMMAND...: run it in that namespace.
+ns_run() {
+	local pid
+	pid=$(cat "/tmp/out.ns.$1")
+	shift
+	nsenter -t "$pid" -n "$@"
+}
+
+# ns_link NAME N: a veth link from here (10.77.N.1) to the namespace
+# (10.77.N.2), whose end goes with the namespace.
+ns_link() {
+	local peer
+	ip link add "kv$2" type veth
+	# Without a peer name the driver picks the next vethN.
+	peer=$(ls /sys/class/net | grep '^veth' | head -n 1)
+	ip link set "$peer" netns "$(cat "/tmp/out.ns.$1")"
+	ip addr add "10.77.$2.1/24" dev "kv$2"
+	ip link set "kv$2" up
+	ns_run "$1" ip addr add "10.77.$2.2/24" dev "$peer"
+	ns_run "$1" ip link set "$peer" up
+}
+
+# ns_kill NAME: end the namespace's holder; the namespace goes once
+# nothing else holds it.
+ns_kill() {
+	kill -KILL "$(cat "/tmp/out.ns.$1")"
+	wait "$(cat "/tmp/out.ns.$1")" 2>/dev/null || true
+}
+
+# ns_conns NAME N: the namespace's TCP listeners hold N connections
+# (within a minute).
+ns_conns() {
+	local i=0 n
+	while n=$(ns_run "$1" kechoctl -j list |
+		  jq '[.[] | select(.proto == "tcp") | .conns] | add') &&
+	      [ "$n" != "$2" ]; do
+		i=$((i + 1))
+		[ $i -le 600 ] || fail "namespace $1: $n connections, want $2" ||
+			return 1
+		usleep 100000
+	done
+}
+
+# Listeners added, used, listed and removed at run time, both protocols.
+t_ctl_runtime() {
+	load echo_async autostart=0
+	[ ! -e /proc/net/echo_async ] || fail "a listener with autostart=0"
+	[ "$(kechoctl -j list)" = "[]" ] ||
+		fail "listeners with autostart=0: $(kechoctl list)"
+	! kecho-client -p 8081 -t 10 echo -c 1 -s 1 -S 1 >/dev/null 2>&1 ||
+		fail "port 8081 served with autostart=0"
+	local a b c
+	a=$(ctl_add tcp 7001)
+	b=$(ctl_add tcp 7002 addr 127.0.0.1 max_conns 2 idle_timeout 600)
+	c=$(ctl_add udp 7001)
+	# Numbered in order in the namespace (from 1 at its first listener).
+	[ "$b" = $((a + 1)) ] && [ "$c" = $((a + 2)) ] ||
+		fail "listener ids $a, $b, $c"
+	[ "$(kechoctl add tcp 7003)" = "added listener $((a + 3))" ] ||
+		fail "text output of add"
+	kechoctl -j del $((a + 3)) | grep -qx "{\"id\":$((a + 3))}" ||
+		fail "JSON output of del"
+	kecho-client -p 7001 -t 120 echo -c 4 -s 1 -S 65536 -x "$SEED"
+	kecho-client -a 127.0.0.1 -p 7002 -t 120 echo -c 2 -s 1 -S 1000 -x "$SEED"
+	! kecho-client -a ::1 -p 7002 -t 10 echo -c 1 -s 1 -S 1 >/dev/null 2>&1 ||
+		fail "listener 2 (127.0.0.1) answered on ::1"
+	kecho-udp -p 7001 sizes -x "$SEED"
+	expect_stat echo_async conns 0 30
+	kechoctl -j list >/tmp/out.list
+	jq_ok 'length == 3' /tmp/out.list
+	jq_ok ".[0].id == $a and .[1].id == $b and .[2].id == $c" /tmp/out.list
+	jq_ok '.[0] | .service == "echo_async" and .proto == "tcp"
+		and .addr == "::" and .port == 7001 and .backlog == 4096
+		and .idle_timeout == 0 and .conns == 0
+		and .stats.accepted == 4 and .stats.errors == 0' /tmp/out.list
+	jq_ok '.[1] | .addr == "127.0.0.1" and .max_conns == 2
+		and .idle_timeout == 600 and .stats.accepted == 2' /tmp/out.list
+	jq_ok '.[2] | .proto == "udp" and .port == 7001 and (has("conns") | not)
+		and .stats.dgrams_in > 0
+		and .stats.dgrams_out == .stats.dgrams_in' /tmp/out.list
+	# The JSON and each listener's block in /proc/net say the same.
+	for i in 0 1 2; do
+		for k in bytes_in bytes_out errors dgrams_out; do
+			[ "$(jq ".[$i].stats.$k" /tmp/out.list)" = \
+			  "$(listener_stat echo_async $((a + i)) $k)" ] ||
+				fail "listener $((a + i)) $k: $(cat /tmp/out.list)" \
+					"$(cat /proc/net/echo_async)"
+		done
+	done
+	# Open connections, with their peers and byte counts.
+	kecho-client -p 7001 -t 120 hold -c 3 -b -w /tmp/out.ctl.ready \
+		-x "$SEED" >/tmp/out.hold 2>&1 &
+	echo $! >/tmp/out.hold.pid
+	wait_for_file /tmp/out.ctl.ready 60
+	sleep 1
+	kechoctl -j conns "$a" >/tmp/out.conns
+	jq_ok "length == 3 and all(.[]; .listener == $a
+		and (.peer | test(\"^\\\\[::ffff:127\\\\.0\\\\.0\\\\.1\\\\]:[0-9]+$\"))
+		and .bytes_in > 0 and .age_ms >= 0)" /tmp/out.conns
+	[ "$(kechoctl -j conns "$b")" = "[]" ] || fail "conns of listener $b"
+	[ "$(kechoctl conns | wc -l)" = 3 ] || fail "$(kechoctl conns)"
+	# Removing a listener closes its connections and frees its port.
+	kechoctl del "$b" >/dev/null
+	! kecho-client -a 127.0.0.1 -p 7002 -t 10 echo -c 1 -s 1 -S 1 \
+		>/dev/null 2>&1 || fail "listener $b served after del"
+	ctl_error "no such listener" kechoctl del "$b"
+	kechoctl del "$a" >/dev/null
+	hold_wait hold 3
+	dmesg_has "echo_async: stopped TCP \[::\]:7001, 3 connections closed"
+	kechoctl -j list >/tmp/out.list
+	jq_ok "length == 1 and .[0].id == $c" /tmp/out.list
+	kechoctl del "$c" >/dev/null
+	[ ! -e /proc/net/echo_async ] || fail "/proc/net/echo_async left"
+	[ "$(ctl_add tcp 7001)" -gt "$c" ] || fail "an id used again"
+	kecho-client -p 7001 -t 60 echo -c 2 -s 1 -S 1000 -x "$SEED"
+	unload echo_async
+	[ ! -e /proc/net/echo_async ] || fail "/proc/net/echo_async left"
+	[ "$(kechoctl -j list)" = "[]" ] || fail "listeners after unload"
+}
+
+# Refused requests: an errno, a message naming what was wrong, no change.
+t_ctl_errors() {
+	load echo_async autostart=0
+	# Changing listeners needs CAP_NET_ADMIN over the namespace (a user
+	# namespace of our own does not give it); listing does not.
+	ctl_error "Operation not permitted" unshare -U kechoctl add tcp 7010
+	ctl_error "Operation not permitted" unshare -U kechoctl del 1
+	[ "$(unshare -U kechoctl -j list 2>&1)" = "[]" ] ||
+		fail "listing from a user namespace: $(unshare -U kechoctl -j list 2>&1)"
+	ctl_error "missing.*attribute proto" kechoctl add
+	ctl_error "missing.*attribute port" kechoctl add udp
+	ctl_error "missing.*attribute listener-id" kechoctl del
+	ctl_error "out of range.*attribute port" kechoctl add tcp 0
+	ctl_error "out of range.*attribute backlog" kechoctl add tcp 7010 backlog 0
+	ctl_error "out of range.*attribute backlog" \
+		kechoctl add tcp 7010 backlog 65536
+	ctl_error "out of range.*attribute max-conns" \
+		kechoctl add tcp 7010 max_conns 1048577
+	ctl_error "out of range.*attribute idle-timeout" \
+		kechoctl add tcp 7010 idle_timeout 604801
+	ctl_error "No such file.*no such service.*attribute service" \
+		kechoctl add service nosuch tcp 7010
+	ctl_error "policy validation.*attribute service" \
+		kechoctl add service echo_async_too_long tcp 7010
+	ctl_error "not an IPv4 or IPv6 address.*attribute addr" \
+		kechoctl add tcp 7010 addr 1.2.3
+	ctl_error "policy validation.*attribute addr" kechoctl add tcp 7010 \
+		addr 0000:0000:0000:0000:0000:0000:0000:0000:0000:0000
+	ctl_error "not available in this namespace" \
+		kechoctl add tcp 7010 addr 10.9.9.9
+	ctl_error "no such listener.*attribute listener-id" kechoctl del 42
+	ctl_add tcp 7010 >/dev/null
+	# At most 256 listeners in a namespace.
+	for p in $(seq 20001 20255); do
+		kechoctl add tcp "$p" >/dev/null
+	done
+	ctl_error "No space left.*no room for another listener" \
+		kechoctl add tcp 20256
+	for id in $(kechoctl -j list | jq '.[] | select(.port > 20000) | .id'); do
+		kechoctl del "$id" >/dev/null
+	done
+	ctl_error "Address (already )?in use.*port already in use" \
+		kechoctl add tcp 7010
+	load echo_sync autostart=0
+	ctl_error "the service serves no UDP.*attribute proto" \
+		kechoctl add service echo_sync udp 7011
+	# Nothing but the one good request changed anything.
+	kechoctl -j list >/tmp/out.list
+	jq_ok 'length == 1 and .[0].port == 7010' /tmp/out.list
+	[ ! -e /proc/net/echo_sync ] || fail "/proc/net/echo_sync exists"
+	unload echo_sync
+	unload echo_async
+	# Bad parameters fail a load even with nothing to start.
+	expect_load_error 22 echo_async autostart=0 port=0
+}
+
+# Listeners in two namespaces on the same port see only their own
+# clients; a namespace that goes with live connections takes them along.
+t_ctl_netns() {
+	local p id
+	load echo_async autostart=0
+	id=$(ctl_add tcp 7020)
+	ns_start a
+	ns_start b
+	# A new namespace numbers its listeners from 1.
+	[ "$(ns_run a kechoctl add tcp 7020)" = "added listener 1" ] ||
+		fail "first id in namespace a"
+	[ "$(ns_run b kechoctl add tcp 7020)" = "added listener 1" ] ||
+		fail "first id in namespace b"
+	[ "$(ns_run b kechoctl add udp 7020)" = "added listener 2" ] ||
+		fail "second id in namespace b"
+	ns_run a kecho-client -p 7020 -t 60 echo -c 3 -s 1 -S 1000 -x "$SEED"
+	ns_run b kecho-client -p 7020 -t 60 echo -c 5 -s 1 -S 1000 -x "$SEED"
+	ns_run b kecho-udp -p 7020 sizes -x "$SEED"
+	kecho-client -p 7020 -t 60 echo -c 1 -s 1 -S 1000 -x "$SEED"
+	ns_run a kechoctl -j list >/tmp/out.a
+	ns_run b kechoctl -j list >/tmp/out.b
+	kechoctl -j list >/tmp/out.init
+	jq_ok 'length == 1 and .[0].stats.accepted == 3' /tmp/out.a
+	jq_ok 'length == 2 and .[0].stats.accepted == 5
+		and .[1].stats.dgrams_in > 0' /tmp/out.b
+	jq_ok 'length == 1 and .[0].stats.accepted == 1' /tmp/out.init
+	# Each namespace's /proc/net/echo_async shows its own listeners.
+	p=$(cat /tmp/out.ns.a)
+	[ "$(listener_stat echo_async 1 accepted "$p")" = 3 ] ||
+		fail "namespace a: $(cat /proc/$p/net/echo_async)"
+	[ "$(listener_stat echo_async "$id" accepted)" = 1 ] ||
+		fail "init: $(cat /proc/net/echo_async)"
+	# Namespace a goes with 20 live connections from here, over veth.
+	ns_link a 1
+	kecho-client -a 10.77.1.2 -p 7020 -t 300 hold -c 20 \
+		-w /tmp/out.ahold.ready -x "$SEED" >/tmp/out.ahold 2>&1 &
+	echo $! >/tmp/out.ahold.pid
+	wait_for_file /tmp/out.ahold.ready 60
+	ns_conns a 20
+	ns_kill a
+	wait_for_dmesg "stopped TCP \[::\]:7020, 20 connections reset" 1 60 ||
+		fail "namespace a's listener: $(dmesg | grep stopped)"
+	# The resets went out before the namespace's devices did.
+	hold_wait ahold 20
+	# The others are untouched.
+	ns_run b kecho-client -p 7020 -t 60 echo -c 2 -s 1 -S 1000 -x "$SEED"
+	kecho-client -p 7020 -t 60 echo -c 2 -s 1 -S 1000 -x "$SEED"
+	ns_kill b
+	wait_for_dmesg "echo_async: stopped UDP \[::\]:7020" 1 60
+	kechoctl -j list >/tmp/out.init
+	jq_ok 'length == 1 and .[0].stats.accepted == 3' /tmp/out.init
+	unload echo_async
+}
+
+# Root of a new user namespace owns its new network namespace: it may add
+# listeners there, and they go with it.
+t_ctl_userns() {
+	load echo_async autostart=0
+	unshare -r -n sh -c 'ip link set lo up &&
+		kechoctl add tcp 7050 >/dev/null &&
+		kecho-client -p 7050 -t 60 echo -c 2 -s 1 -S 100 &&
+		kechoctl -j list >/tmp/out.json &&
+		! kechoctl add tcp 7051 max_conns 100000 2>/tmp/out.eperm' \
+		>/tmp/out.userns 2>&1 ||
+		fail "in a user namespace: $(cat /tmp/out.userns)"
+	jq_ok 'length == 1 and .[0].stats.accepted == 2' /tmp/out.json
+	# But not raise a listener's cost above the module's choice.
+	grep -q "Operation not permitted: above the module's max_conns" \
+		/tmp/out.eperm || fail "max_conns raised: $(cat /tmp/out.eperm)"
+	wait_for_dmesg "echo_async: stopped TCP \[::\]:7050" 1 60
+	[ "$(kechoctl -j list)" = "[]" ] || fail "a listener leaked here"
+	unload echo_async
+}
+
+# Namespaces created and destroyed in a loop, each with live connections
+# to a listener of each server: nothing outlives its namespace.
+t_ctl_netns_loop() {
+	local i n=10 total srv
+	load echo_sync autostart=0
+	load echo_async autostart=0
+	[ $DEBUG_KERNEL = 0 ] || echo clear >/sys/kernel/debug/kmemleak
+	for i in $(seq $n); do
+		ns_start "l$i"
+		ns_link "l$i" "$i"
+		for srv in "echo_sync 7031" "echo_async 7032"; do
+			set -- $srv
+			ns_run "l$i" kechoctl add service "$1" tcp "$2" >/dev/null
+			kecho-client -a "10.77.$i.2" -p "$2" -t 300 hold -c 10 -b \
+				-w "/tmp/out.l$i.$1.ready" -x "$SEED" \
+				>"/tmp/out.l$i.$1" 2>&1 &
+			echo $! >"/tmp/out.l$i.$1.pid"
+		done
+		ns_run "l$i" kechoctl add udp 7032 >/dev/null
+		wait_for_file "/tmp/out.l$i.echo_sync.ready" 120
+		wait_for_file "/tmp/out.l$i.echo_async.ready" 120
+		ns_conns "l$i" 20
+		ns_kill "l$i"
+		wait_for_dmesg "echo_async: stopped UDP" "$i" 120
+		hold_wait "l$i.echo_sync" 10
+		hold_wait "l$i.echo_async" 10
+	done
+	# Every live connection was reset by its namespace's exit.
+	total=$(dmesg | sed -n 's/.*stopped TCP .*, \([0-9]*\) connections reset/\1/p' |
+		awk '{ s += $1 } END { print s + 0 }')
+	echo "info: $n namespaces, $total connections reset at their exit"
+	[ "$total" = $((n * 20)) ] ||
+		fail "$total connections reset, want $((n * 20)): $(dmesg | grep stopped)"
+	[ $DEBUG_KERNEL = 0 ] || kmemleak_check "after $n namespaces"
+	unload echo_async
+	unload echo_sync
+}
+
+# Unloading with listeners in several namespaces and live connections.
+t_ctl_unload_netns() {
+	load echo_sync autostart=0
+	load echo_async
+	ns_start u1
+	ns_start u2
+	ns_run u1 kechoctl add tcp 7040 >/dev/null
+	ns_run u1 kechoctl add service echo_sync tcp 7041 >/dev/null
+	ns_run u2 kechoctl add tcp 7040 >/dev/null
+	ns_run u2 kechoctl add udp 7040 >/dev/null
+	for c in "u1 7040" "u1 7041" "u2 7040"; do
+		set -- $c
+		ns_run "$1" kecho-client -p "$2" -t 300 hold -c 10 -b \
+			-w "/tmp/out.$1.$2.ready" -x "$SEED" >"/tmp/out.$1.$2" 2>&1 &
+		echo $! >"/tmp/out.$1.$2.pid"
+	done
+	hold_start init 8081 -c 10 -b
+	for f in u1.7040 u1.7041 u2.7040 init; do
+		wait_for_file "/tmp/out.$f.ready" 120
+	done
+	unload echo_async
+	for f in u1.7040 u2.7040; do
+		wait "$(cat "/tmp/out.$f.pid")" || fail "$(cat "/tmp/out.$f")"
+		grep -q "closed_by_peer=10 " "/tmp/out.$f" ||
+			fail "not closed by the server: $(cat "/tmp/out.$f")"
+	done
+	hold_wait init 10
+	[ "$(ns_run u1 kechoctl -j list | jq -c '[.[].service]')" = \
+	  '["echo_sync"]' ] || fail "$(ns_run u1 kechoctl list)"
+	unload echo_sync
+	wait "$(cat /tmp/out.u1.7041.pid)" || fail "$(cat /tmp/out.u1.7041)"
+	grep -q "closed_by_peer=10 " /tmp/out.u1.7041 ||
+		fail "not closed by the server: $(cat /tmp/out.u1.7041)"
+	[ "$(ns_run u2 kechoctl -j list)" = "[]" ] ||
+		fail "listeners left in u2: $(ns_run u2 kechoctl list)"
+	ns_kill u1
+	ns_kill u2
+}
+
 # ---- the discard sample: a service written only against ksrv.h ----
 
 t_discard() {
@@ -557,7 +934,7 @@ t_discard() {
 	dmesg_has "discard: listening on TCP \[::\]:8009"
 	dmesg_has "discard: listening on UDP \[::\]:8009"
 	[ "$(cut -d' ' -f1 /proc/net/discard | tr '\n' ' ')" = \
-	  "conns accepted refused idle_closed errors dgrams_in bytes_in " ] ||
+	  "listener conns accepted refused idle_closed errors bytes_in listener dgrams_in errors bytes_in " ] ||
 		fail "format of /proc/net/discard: $(cat /proc/net/discard)"
 	kecho-discard -t 120 tcp -c 20 -n 1000000
 	kecho-discard -a ::1 -t 120 tcp -c 5 -n 1
@@ -752,6 +1129,9 @@ for variant in task:softirq=0 copy:"zerocopy=0 softirq=0" \
 	run_test "echo_async.${variant%%:*}.slow_reader" t_async_slow_reader
 done
 ECHO_ASYNC_PARAMS=
+for t in runtime errors netns userns netns_loop unload_netns; do
+	run_test "ctl.$t" "t_ctl_$t"
+done
 run_test discard t_discard
 run_test discard.unload_busy t_discard_unload_busy
 run_test echo_sync.burst_2000 t_sync_burst

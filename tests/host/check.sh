@@ -6,6 +6,8 @@
 #               from Debian's linux-source-6.1 (tests/qemu/linux-source.sh)
 #   W=1         a build with the kernel's extra warnings (and kernel-doc)
 #   sparse      a build with C=2: sparse on every file
+#   spec        Documentation/netlink/specs/ksrv.yaml against src/uapi/ksrv.h
+#               and the policies in src/ksrv_netlink.c (spec-check.py)
 # The builds run on copies of the sources (make dkms-src) in a temporary
 # directory, against the stock headers: the kernel linux-headers-amd64
 # depends on, or KDIR. Prints PASS/FAIL per check and "N passed, N failed";
@@ -16,7 +18,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
 
-need_pkgs sparse perl make gcc || exit 1
+need_pkgs sparse perl make gcc python3-yaml || exit 1
 kdir=$(stock_kdir) || exit 1
 [ -f "$kdir/Makefile" ] || { log "no kernel tree at $kdir"; exit 1; }
 ksrc=$("$top/tests/qemu/linux-source.sh") || exit 1
@@ -31,7 +33,7 @@ fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 cd "$top" || exit 1
 version=$(make -s --no-print-directory version)
 files=()
-for f in src/*.c src/*.h samples/*.c; do
+for f in src/*.c src/*.h src/uapi/*.h samples/*.c; do
 	case $f in *.mod.c | src/ksrv_compat.h | src/ksrv_trace.h) continue ;; esac
 	files+=("$f")
 done
@@ -102,6 +104,14 @@ if make -s -C "$kdir" M="$sdir" W=1 C=2 \
 else
 	sed 's/^/  /' "$sdir.out"
 	fail "samples build"
+fi
+
+# The netlink spec, the uAPI header and the kernel's policies agree.
+if python3 "$top/tests/host/spec-check.py" >"$tmp/spec.out" 2>&1; then
+	pass "netlink spec (Documentation/netlink/specs/ksrv.yaml, uAPI, policies)"
+else
+	sed 's/^/  /' "$tmp/spec.out"
+	fail "netlink spec"
 fi
 
 echo "$passed passed, $failed failed"

@@ -12,7 +12,8 @@
 #     vermagic, and for echo_sync/echo_async a description for every parm;
 #   - make install INSTALL_MOD_PATH=<tmp> (run in another such copy, so that
 #     src/ is left alone) must put the three modules in
-#     <tmp>/lib/modules/<kver>/extra/ and depmod them.
+#     <tmp>/lib/modules/<kver>/extra/ and depmod them;
+#   - make install-tools DESTDIR=<tmp> installs a kechoctl that runs.
 # DKMS signs the modules it builds; its MOK key and certificate are pointed
 # at the temporary directory, where they would otherwise be created in
 # /var/lib/dkms. Prints PASS/FAIL per check and "N passed, N failed".
@@ -163,6 +164,16 @@ n=$(grep -cE '^extra/(ksrv|echo_sync|echo_async)\.ko' "$dir/modules.dep" \
 	2>/dev/null)
 [ "$n" = 3 ] && pass install.depmod ||
 	fail install.depmod "$dir/modules.dep lists ${n:-none} of the 3 modules"
+
+# kechoctl, from the tree (the DKMS copy has no tools/).
+if make -s -C "$top" --no-print-directory install-tools \
+	DESTDIR="$tmp/tools-stage" >"$tmp/tools.log" 2>&1 &&
+	"$tmp/tools-stage/usr/local/sbin/kechoctl" -h | grep -q "kechoctl \[-j\] list"; then
+	pass install.kechoctl
+else
+	fail install.kechoctl "no working $tmp/tools-stage/usr/local/sbin/kechoctl"
+	show "$tmp/tools.log"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -123,6 +123,17 @@ build_all() {
 	make -s -C "$top/bench" O="$build/bench" >&2
 }
 
+# copy_with_libs ROOT BINARY: the binary and the libraries it links, at
+# the same paths under ROOT.
+copy_with_libs() {
+	local f
+	for f in "$2" $(ldd "$2" | awk '{ for (i = 1; i <= NF; i++)
+					    if ($i ~ /^\//) print $i }'); do
+		mkdir -p "$1$(dirname "$f")"
+		cp -L "$f" "$1$f"
+	done
+}
+
 # A busybox initramfs: our modules, tools, the suite, and for run mode the
 # virtio NIC's modules in the order they depend on each other.
 make_initramfs() {
@@ -132,7 +143,7 @@ make_initramfs() {
 	cp /bin/busybox "$root/bin/busybox"
 	cp "$top"/src/*.ko "$top"/samples/*.ko "$root/lib/kecho/"
 	cp "$build"/tools/kecho-client "$build"/tools/kecho-udp "$build"/tools/kecho-urgent \
-		"$build"/tools/kecho-discard \
+		"$build"/tools/kecho-discard "$build"/tools/kechoctl \
 		"$build"/tools/modload "$root/bin/"
 	cp "$top"/tests/guest/init "$root/init"
 	cp "$top"/tests/guest/*.sh "$root/tests/"
@@ -145,15 +156,19 @@ make_initramfs() {
 			cp "$kmods/drivers/$m.ko" "$root/lib/net/"
 		done
 	fi
-	# The benchmark profiles one cell with the host's perf, which is
-	# dynamically linked: its libraries come along, at the same paths.
+	# veth, for the namespace tests (built in on the debug kernel).
+	for m in "${kmods:-/nonexistent}"/drivers/net/veth.ko*; do
+		case $m in
+		*.xz) xz -dc "$m" >"$root/lib/net/veth.ko" ;;
+		*.ko) cp "$m" "$root/lib/net/veth.ko" ;;
+		esac
+	done
+	# jq checks kechoctl's JSON; the benchmark profiles one cell with the
+	# host's perf. Both are dynamically linked: their libraries come
+	# along, at the same paths.
+	copy_with_libs "$root" "$(command -v jq)"
 	if [ "$mode" = bench ] && command -v perf >/dev/null; then
-		for f in "$(command -v perf)" $(ldd "$(command -v perf)" |
-			awk '{ for (i = 1; i <= NF; i++)
-				if ($i ~ /^\//) print $i }'); do
-			mkdir -p "$root$(dirname "$f")"
-			cp -L "$f" "$root$f"
-		done
+		copy_with_libs "$root" "$(command -v perf)"
 	fi
 	chmod +x "$root/init"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) \
@@ -287,7 +302,7 @@ bench() {
 
 need_pkgs qemu-system-x86 busybox-static cpio gzip make gcc libc6-dev \
 	linux-headers-amd64 liburing-dev dwarves clang-14 bpftool libbpf-dev \
-	libelf-dev zlib1g-dev
+	libelf-dev zlib1g-dev jq xz-utils
 [ "$mode" != bench ] || need_pkgs gnuplot-nox python3 linux-perf
 mkdir -p "$cache" "$build"
 if [ "$mode" = test-debug ]; then
