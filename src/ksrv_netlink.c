@@ -263,16 +263,15 @@ static void *ksrv_nl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
 	return hdr;
 }
 
-/* Return: skb->len for more to come, 0 at the end, or an errno. */
-static int ksrv_nl_dump_end(struct sk_buff *skb, int ret)
-{
-	if (ret == -EMSGSIZE && skb->len)
-		return skb->len;
-	return ret;
-}
-
-static int ksrv_nl_listener_dump(struct sk_buff *skb,
-				 struct netlink_callback *cb)
+/*
+ * A dump: @fill on each listener of the caller's namespace from
+ * cb->args[0] on, until one does not fit; the next call resumes there.
+ * Return: skb->len for more to come, 0 at the end, or an errno.
+ */
+static int ksrv_nl_dump(struct sk_buff *skb, struct netlink_callback *cb,
+			int (*fill)(struct sk_buff *skb,
+				    struct netlink_callback *cb,
+				    struct ksrv_service *srv))
 {
 	struct ksrv_net *kn = ksrv_net(sock_net(skb->sk));
 	struct ksrv_service *srv;
@@ -282,28 +281,40 @@ static int ksrv_nl_listener_dump(struct sk_buff *skb,
 	mutex_lock(&ksrv_mutex);
 	cb->seq = kn->seq;
 	list_for_each_entry(srv, &kn->listeners, node) {
-		void *hdr;
-
-		if (i < cb->args[0]) {
-			i++;
+		if (i++ < cb->args[0])
 			continue;
-		}
-		hdr = ksrv_nl_dump_put(skb, cb, KSRV_CMD_LISTENER_GET);
-		if (!hdr) {
-			ret = -EMSGSIZE;
+		ret = fill(skb, cb, srv);
+		if (ret)
 			break;
-		}
-		ret = ksrv_nl_put_listener(skb, srv);
-		if (ret) {
-			genlmsg_cancel(skb, hdr);
-			break;
-		}
-		genlmsg_end(skb, hdr);
-		i++;
+		cb->args[0] = i;
 	}
 	mutex_unlock(&ksrv_mutex);
-	cb->args[0] = i;
-	return ksrv_nl_dump_end(skb, ret);
+	if (ret == -EMSGSIZE && skb->len)
+		return skb->len;
+	return ret;
+}
+
+static int ksrv_nl_fill_listener(struct sk_buff *skb,
+				 struct netlink_callback *cb,
+				 struct ksrv_service *srv)
+{
+	void *hdr;
+
+	hdr = ksrv_nl_dump_put(skb, cb, KSRV_CMD_LISTENER_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (ksrv_nl_put_listener(skb, srv)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int ksrv_nl_listener_dump(struct sk_buff *skb,
+				 struct netlink_callback *cb)
+{
+	return ksrv_nl_dump(skb, cb, ksrv_nl_fill_listener);
 }
 
 /* The peer's address, read without the socket lock: fixed once accepted. */
@@ -364,35 +375,22 @@ static int ksrv_nl_put_conn(struct ksrv_conn *conn, void *arg)
 	return 0;
 }
 
-/* cb->args[0]: listeners done; cb->args[1]: connections of the next one. */
+/* cb->args[1]: how many of the listener's connections are done. */
+static int ksrv_nl_fill_conns(struct sk_buff *skb, struct netlink_callback *cb,
+			      struct ksrv_service *srv)
+{
+	struct ksrv_nl_conn_dump d = { .skb = skb, .cb = cb, .id = srv->id };
+	unsigned long pos = cb->args[1];
+	int ret;
+
+	ret = ksrv_registry_walk(&srv->conns, &pos, ksrv_nl_put_conn, &d);
+	cb->args[1] = ret ? pos : 0;
+	return ret;
+}
+
 static int ksrv_nl_conn_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct ksrv_net *kn = ksrv_net(sock_net(skb->sk));
-	struct ksrv_nl_conn_dump d = { .skb = skb, .cb = cb };
-	unsigned long pos = cb->args[1];
-	struct ksrv_service *srv;
-	unsigned long i = 0;
-	int ret = 0;
-
-	mutex_lock(&ksrv_mutex);
-	cb->seq = kn->seq;
-	list_for_each_entry(srv, &kn->listeners, node) {
-		if (i < cb->args[0]) {
-			i++;
-			continue;
-		}
-		d.id = srv->id;
-		ret = ksrv_registry_walk(&srv->conns, &pos, ksrv_nl_put_conn,
-					 &d);
-		if (ret)
-			break;
-		pos = 0;
-		i++;
-	}
-	mutex_unlock(&ksrv_mutex);
-	cb->args[0] = i;
-	cb->args[1] = pos;
-	return ksrv_nl_dump_end(skb, ret);
+	return ksrv_nl_dump(skb, cb, ksrv_nl_fill_conns);
 }
 
 static const struct genl_ops ksrv_genl_ops[] = {

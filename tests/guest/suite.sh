@@ -701,6 +701,16 @@ t_ctl_runtime() {
 		and .bytes_in > 0 and .age_ms >= 0)" /tmp/out.conns
 	[ "$(kechoctl -j conns "$b")" = "[]" ] || fail "conns of listener $b"
 	[ "$(kechoctl conns | wc -l)" = 3 ] || fail "$(kechoctl conns)"
+	# A dump of many parts: each connection once.
+	hold_start many 7001 -c 700
+	wait_for_file /tmp/out.many.ready 120
+	expect_stat echo_async conns 703 60
+	kechoctl -j conns "$a" >/tmp/out.conns
+	jq_ok 'length == 703 and ([.[].peer] | unique | length) == 703' \
+		/tmp/out.conns
+	kill "$(cat /tmp/out.many.pid)"
+	wait "$(cat /tmp/out.many.pid)" || true
+	expect_stat echo_async conns 3 60
 	# Removing a listener closes its connections and frees its port.
 	kechoctl del "$b" >/dev/null
 	! kecho-client -a 127.0.0.1 -p 7002 -t 10 echo -c 1 -s 1 -S 1 \
