@@ -178,7 +178,8 @@ struct ksrv_udp {
  * struct ksrv_service - a listener: one socket of a service, and its
  *	connections
  * @ops: what the service does
- * @cfg: where it listens; @cfg.name and @cfg.addr are the caller's
+ * @cfg: where it listens; @cfg.name is the caller's, @cfg.addr is
+ *	@addr_str
  * @node: on its namespace's list of listeners (RCU, ksrv_mutex)
  * @all: on the list of every listener (ksrv_mutex)
  * @id: its number in its namespace, from 1
@@ -196,8 +197,6 @@ struct ksrv_udp {
  * @next_id: the number in the next connection thread's name
  * @stopping: ksrv_service_stop() has begun: connections ending now end
  *	because of it
- * @abort: its namespace is going away: reset connections rather than
- *	close them, so that no socket lingers past its namespace
  */
 struct ksrv_service {
 	const struct ksrv_ops *ops;
@@ -218,7 +217,6 @@ struct ksrv_service {
 	struct ksrv_udp udp;
 	unsigned int next_id;
 	bool stopping;
-	bool abort;
 };
 
 struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,

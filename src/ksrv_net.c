@@ -176,12 +176,6 @@ static void ksrv_listener_unlink(struct ksrv_service *srv)
 	list_del(&srv->all);
 	kn->count--;
 	kn->seq++;
-	/*
-	 * A namespace on its way out may have lost its devices already: a
-	 * connection closed gracefully would linger there as an orphan.
-	 */
-	if (!check_net(net))
-		WRITE_ONCE(srv->abort, true);
 	if (!ksrv_net_serves(kn, srv->ops))
 		remove_proc_entry(srv->ops->name, net->proc_net);
 }

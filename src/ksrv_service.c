@@ -356,7 +356,8 @@ static bool ksrv_pick_all(struct ksrv_conn *conn, void *arg)
  *
  * Stops accepting, then tears down every connection; on return no code
  * of the service runs for @srv any more and everything it used is freed.
- * With &ksrv_service.abort set, connections are reset, not closed.
+ * In a namespace that is going away, connections are reset, not closed
+ * (ksrv_conn_put()).
  */
 void ksrv_service_stop(struct ksrv_service *srv)
 {
@@ -391,7 +392,8 @@ void ksrv_service_stop(struct ksrv_service *srv)
 		cond_resched();
 	}
 	pr_info("%s: stopped TCP %pISpc, %u connections %s\n", srv->cfg.name,
-		&srv->addr, closed, srv->abort ? "reset" : "closed");
+		&srv->addr, closed,
+		check_net(srv->cfg.net) ? "closed" : "reset");
 out:
 	/* Waits for connections that were closing themselves meanwhile. */
 	ksrv_executor_destroy(&srv->executor);
