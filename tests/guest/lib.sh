@@ -64,38 +64,37 @@ wait_until_no_threads() {
 	done
 }
 
-# wait_for_file FILE SECONDS
-wait_for_file() {
-	local i=0
-	while [ ! -e "$1" ]; do
+# poll_until SECONDS MESSAGE COMMAND...: run COMMAND every 0.1 s until it
+# succeeds; after SECONDS, fail with MESSAGE.
+poll_until() {
+	local i=0 n=$(($1 * 10)) msg=$2
+	shift 2
+	while ! "$@" 2>/dev/null; do
 		i=$((i + 1))
-		[ "$i" -le $(($2 * 10)) ] || fail "timeout waiting for $1" ||
-			return 1
+		[ "$i" -le "$n" ] || fail "$msg" || return 1
 		usleep 100000
 	done
 }
 
+# wait_for_file FILE SECONDS
+wait_for_file() {
+	poll_until "$2" "timeout waiting for $1" [ -e "$1" ]
+}
+
 # wait_for_line FILE REGEX SECONDS
 wait_for_line() {
-	local i=0
-	while ! grep -qE "$2" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ "$i" -le $(($3 * 10)) ] ||
-			fail "timeout waiting for '$2' in $1" || return 1
-		usleep 100000
-	done
+	poll_until "$3" "timeout waiting for '$2' in $1" grep -qE "$2" "$1"
 }
 
 # wait_for_dmesg REGEX COUNT SECONDS: this test's kernel log has COUNT
 # lines matching REGEX (or more).
 wait_for_dmesg() {
-	local i=0
-	while [ "$(dmesg | grep -cE "$1")" -lt "$2" ]; do
-		i=$((i + 1))
-		[ "$i" -le $(($3 * 10)) ] ||
-			fail "timeout waiting for $2 lines '$1' in dmesg" || return 1
-		usleep 100000
-	done
+	poll_until "$3" "timeout waiting for $2 lines '$1' in dmesg" \
+		dmesg_count_at_least "$1" "$2"
+}
+
+dmesg_count_at_least() {
+	[ "$(dmesg | grep -cE "$1")" -ge "$2" ]
 }
 
 # net_drops: packets the backlog dropped (loopback delivers through it)

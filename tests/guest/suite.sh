@@ -589,15 +589,17 @@ listener_stat() {
 # ns_start NAME: a new network namespace with lo up, held by a sleeping
 # process whose pid is in /tmp/out.ns.NAME; killing it frees the namespace.
 ns_start() {
-	local i=0
+	local pid
 	unshare -n sleep 100000 &
-	echo $! >"/tmp/out.ns.$1"
-	while [ "$(readlink /proc/$!/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "no namespace for $1" || return 1
-		usleep 100000
-	done
-	nsenter -t $! -n ip link set lo up
+	pid=$!
+	echo "$pid" >"/tmp/out.ns.$1"
+	poll_until 10 "no namespace for $1" ns_other "$pid"
+	nsenter -t "$pid" -n ip link set lo up
+}
+
+# ns_other PID: PID is in another network namespace than this shell.
+ns_other() {
+	[ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]
 }
 
 # ns_run NAME COMMAND...: run it in that namespace.
