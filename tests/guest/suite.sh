@@ -764,13 +764,15 @@ t_ctl_errors() {
 		kechoctl add tcp 7010 addr 10.9.9.9
 	ctl_error "no such listener.*attribute listener-id" kechoctl del 42
 	ctl_add tcp 7010 >/dev/null
-	# At most 256 listeners in a namespace.
-	for p in $(seq 20001 20255); do
+	# At most 256 listeners in a namespace. Ports below the guest's
+	# ephemeral range (10000-65000): no client socket holds one.
+	for p in $(seq 5001 5255); do
 		kechoctl add tcp "$p" >/dev/null
 	done
 	ctl_error "No space left.*no room for another listener" \
-		kechoctl add tcp 20256
-	for id in $(kechoctl -j list | jq '.[] | select(.port > 20000) | .id'); do
+		kechoctl add tcp 5256
+	for id in $(kechoctl -j list |
+		    jq '.[] | select(.port > 5000 and .port < 6000) | .id'); do
 		kechoctl del "$id" >/dev/null
 	done
 	ctl_error "Address (already )?in use.*port already in use" \
