@@ -107,6 +107,10 @@ def env_md(env):
         lines.append(f"- {env['reps']} repetitions, {env.get('warmup_s')} s "
                      f"warm-up and {env.get('duration_s')} s measured per "
                      "run")
+    if env.get("rfs") == "1":
+        lines.append("- receive flow steering on loopback: each packet's "
+                     "receive processing on the CPU that last read or "
+                     "accepted its socket")
     for k in ("echo_sync_params", "echo_async_params"):
         if env.get(k):
             lines.append(f"- {k.replace('_params', '')} loaded with "
@@ -434,13 +438,17 @@ def write_profile(out, f, stem=""):
         prof = list(csv.DictReader(p))
     if not prof:
         return
+    conns = read_env(os.path.join(out, stem + "env.csv")).get(
+        "profile_conns", "256")
     what = ("the guest's two vCPUs" if not stem else
             "the guest's one vCPU (instructions: perf's cpu-clock ticks "
             "with the instruction-driven clock)")
-    f.write("\n### Profile: 64-byte messages, 256 connections\n\n"
+    f.write(f"\n### Profile: 64-byte messages, {conns} connections\n\n"
             f"Where {what} went over 2 s of the run (from "
             "/proc/stat), and context switches per request; the perf "
-            f"profile of the next 3 s is in {stem}perf.txt.\n\n"
+            f"profile of the next 3 s is in {stem}perf.txt, with call "
+            f"chains (time including callees; who calls memset and "
+            f"who disables interrupts) in {stem}callgraph.txt.\n\n"
             "| server | req/s "
             "| ctxt/req | user % | system % | softirq % | idle % |\n"
             "|---|---|---|---|---|---|---|\n")

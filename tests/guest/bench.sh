@@ -22,11 +22,14 @@
 # is: kernel, CPUs, its meltdown status), "mem," (memory per idle
 # connection), "prof," and "perf," (the profiled cell).
 # Usage: bench.sh QUICK   (1: a small matrix, for a smoke run; mem: only
-# the memory per idle connection and the profiled cell)
+# the memory per idle connection and the profiled cell; matrix: only the
+# matrix)
 # Environment, from the kernel command line: bench_mode (wall, icount),
 # bench_reps and bench_dur (repetitions and seconds per run, if not the
 # mode's default), echo_sync_params and echo_async_params (more module
-# parameters for the in-kernel servers, e.g. "zerocopy=1").
+# parameters for the in-kernel servers, e.g. "zerocopy=1"), bench_servers,
+# bench_sizes, bench_conns, bench_cells (part of the matrix), bench_rfs,
+# bench_profile_conns.
 . /tests/lib.sh
 
 PORT=9000
@@ -43,6 +46,8 @@ if [ "$MODE" = icount ]; then
 	fi
 elif [ "$1" = 1 ]; then
 	SIZES="64 4096" CONNS="1 256" REPS=1 WARM=1 DUR=2 IDLE=1000
+elif [ "$1" = matrix ]; then
+	SIZES="64 512 4096" CONNS="1 16 256 1000" REPS=3 WARM=1 DUR=2 IDLE=
 elif [ "$1" = mem ]; then
 	SIZES= CONNS= REPS=0 WARM=1 DUR=2 IDLE=10000
 else
@@ -50,6 +55,10 @@ else
 fi
 [ -z "$bench_reps" ] || REPS=$bench_reps
 [ -z "$bench_dur" ] || DUR=$bench_dur
+[ -z "$bench_sizes" ] || SIZES=$bench_sizes
+[ -z "$bench_conns" ] || CONNS=$bench_conns
+[ -z "$bench_cells" ] || CELLS=$bench_cells
+PROFILE_CONNS=${bench_profile_conns:-256}
 SERVERS="echo_sync echo_async peer-threads peer-epoll peer-epoll-mt peer-uring"
 # icount also measures echo_async's design steps, each against the last:
 # copying from its task (zerocopy=0 softirq=0), zero-copy from its task
@@ -65,13 +74,29 @@ fi
 for p in peer-splice peer-sockmap; do
 	[ -x "/bin/$p" ] && SERVERS="$SERVERS $p"
 done
+[ -z "$bench_servers" ] || SERVERS=$bench_servers
 NSERVERS=$(echo $SERVERS | wc -w)
 # wall: the client on vCPU 1, servers on vCPU 0. icount: one CPU for all.
 if [ "$MODE" = wall ]; then
 	CLIENT_CPU="taskset 2" SERVER_CPU="taskset 1" ASYNC_PIN=unbound=1
+	RFS=${bench_rfs:-0}
 else
-	CLIENT_CPU= SERVER_CPU= ASYNC_PIN=
+	CLIENT_CPU= SERVER_CPU= ASYNC_PIN= RFS=0
 fi
+
+# Receive flow steering on loopback (Documentation/networking/scaling.rst):
+# a packet's receive processing runs on the CPU where its socket was last
+# read or accepted, instead of the sending CPU's softirq. A NIC's receive
+# queues put it on the server's side; loopback by itself would put every
+# server's receive work on the client's vCPU.
+rfs_setup() {
+	local q=/sys/class/net/lo/queues/rx-0
+
+	echo 32768 >/proc/sys/net/core/rps_sock_flow_entries
+	echo 32768 >$q/rps_flow_cnt
+	printf '%x\n' $(((1 << $(nproc)) - 1)) >$q/rps_cpus
+}
+[ "$RFS" = 0 ] || rfs_setup
 
 server_pid=
 start_server() {
@@ -194,14 +219,14 @@ cpu_counters() {
 	     END { print u, s, q, i, t, c }' /proc/stat
 }
 
-# One cell profiled (64 bytes, 256 connections): where the CPU goes (user,
-# system, softirq, idle; context switches per request) over 2 s, then a
-# perf profile (cpu-clock sampling, all CPUs, kernel and user) over 3 s,
+# One cell profiled (64 bytes, 256 connections unless bench_profile_conns
+# says otherwise): where the CPU goes (user, system, softirq, idle;
+# context switches per request) over 2 s, then a perf profile (cpu-clock sampling, all CPUs, kernel and user) over 3 s,
 # all inside the measured 12 s (perf takes a few seconds to start here).
 # Under icount the guest's clock counts instructions, so cpu-clock samples
 # where the instructions go.
 # Rows: "prof,server,req_per_s,ctxt_per_req,user%,sys%,softirq%,idle%" and
-# "perf,server,<a line of perf report>".
+# "perf,server,<a line of perf report>", "callgraph,server,<a line>".
 profile_cell() {
 	local srv=$1 bench pin= c0 c1
 	start_server "$srv"
@@ -209,8 +234,8 @@ profile_cell() {
 		pin_sync_threads 1 &
 		pin=$!
 	fi
-	$CLIENT_CPU echo-bench -a 127.0.0.1 -p $PORT -c 256 -m rr -s 64 \
-		-w 2 -t 12 >/tmp/bench.out 2>&1 &
+	$CLIENT_CPU echo-bench -a 127.0.0.1 -p $PORT -c "$PROFILE_CONNS" \
+		-m rr -s 64 -w 2 -t 12 >/tmp/bench.out 2>&1 &
 	bench=$!
 	sleep 3
 	c0=$(cpu_counters)
@@ -229,6 +254,18 @@ profile_cell() {
 	perf report -i /tmp/perf.data --stdio --no-children --sort dso,sym \
 		-g none --percent-limit 1.5 2>/dev/null |
 		grep -v '^#' | grep . | head -n 30 | sed "s/^/perf,$srv,/"
+	# Where the time goes by call chain: functions with what they call
+	# (children included); who calls the heaviest leaf, memset (6.1's is
+	# memset_erms, 6.12's memset_orig); and who runs with interrupts off,
+	# whose samples land where they are turned back on.
+	perf report -i /tmp/perf.data --stdio --children --sort sym \
+		-g none --percent-limit 3 2>/dev/null |
+		grep -v '^#' | grep . | head -n 60 | sed "s/^/callgraph,$srv,/"
+	perf report -i /tmp/perf.data --stdio --no-children --sort sym \
+		-S memset_erms,memset_orig,_raw_spin_unlock_irqrestore \
+		-g caller,0.5,callee,function,percent \
+		2>/dev/null | grep -v '^#' | grep . | head -n 300 |
+		sed "s/^/callgraph,$srv,/"
 	rm -f /tmp/perf.data
 	stop_server "$srv"
 }
@@ -250,6 +287,8 @@ env_rows() {
 	echo "env,reps,$REPS"
 	echo "env,warmup_s,$WARM"
 	echo "env,duration_s,$DUR"
+	echo "env,rfs,$RFS"
+	echo "env,profile_conns,$PROFILE_CONNS"
 	echo "env,echo_sync_params,$echo_sync_params"
 	echo "env,echo_async_params,$echo_async_params"
 }
@@ -292,9 +331,13 @@ env_rows
 echo "bench: guest uptime $(cut -d' ' -f1 /proc/uptime)s at start"
 if [ "$MODE" = icount ]; then
 	run_icount
+	if [ "$1" = matrix ]; then
+		echo "bench: done"
+		exit 0
+	fi
 	echo 0 >/proc/sys/kernel/kptr_restrict
 	echo -1 >/proc/sys/kernel/perf_event_paranoid
-	echo "bench: profiling 64 bytes x 256 connections (instructions)"
+	echo "bench: profiling 64 bytes x $PROFILE_CONNS connections (instructions)"
 	for srv in echo_async peer-epoll peer-uring; do
 		profile_cell "$srv"
 	done
@@ -322,6 +365,10 @@ while [ $rep -lt $REPS ]; do
 	done
 	rep=$((rep + 1))
 done
+if [ "$1" = matrix ]; then
+	echo "bench: done"
+	exit 0
+fi
 # echo_async's variants hold what echo_async holds for an idle connection.
 for srv in $SERVERS; do
 	case $srv in echo_async-*) continue ;; esac
@@ -329,7 +376,7 @@ for srv in $SERVERS; do
 done
 echo 0 >/proc/sys/kernel/kptr_restrict
 echo -1 >/proc/sys/kernel/perf_event_paranoid
-echo "bench: profiling 64 bytes x 256 connections"
+echo "bench: profiling 64 bytes x $PROFILE_CONNS connections"
 for srv in echo_async echo_sync peer-epoll-mt peer-uring; do
 	profile_cell "$srv"
 done

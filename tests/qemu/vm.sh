@@ -6,7 +6,8 @@
 # kernel built by debug-kernel.sh (vm.sh test-debug), or give the user a
 # guest with both servers loaded and ports forwarded (vm.sh run), or run
 # the benchmark and write bench/results/ (vm.sh bench; QUICK=1: small;
-# QUICK=mem: only memory per idle connection and the profile).
+# QUICK=mem: only memory per idle connection and the profile; QUICK=matrix:
+# only the matrix).
 #
 # The benchmark has two modes (MODE=):
 #   wall     (default) 2 vCPUs, wall-clock req/s under TCG: the matrix,
@@ -34,7 +35,11 @@
 # for the benchmark also MODE, QUICK, REPS (repetitions per cell), DUR
 # (measured seconds per run), ECHO_SYNC_PARAMS and ECHO_ASYNC_PARAMS (more
 # module parameters for the in-kernel servers, e.g. "zerocopy=1": they
-# reach the guest on the kernel command line).
+# reach the guest on the kernel command line), BENCH_SERVERS, BENCH_SIZES,
+# BENCH_CONNS (wall) and BENCH_CELLS (icount) to measure part of the
+# matrix, BENCH_RFS (wall: 0 leaves loopback's receive processing on the
+# sending CPU), BENCH_PROFILE_CONNS (connections of the profiled cell,
+# default 256), BENCH_OUT (where results go, default bench/results).
 set -euo pipefail
 
 mode=${1:-test}
@@ -238,7 +243,8 @@ boot() {
 # bench/results/ by their prefix, then summarized.
 # bench APPEND QEMU...: boot()'s kernel command line and QEMU command.
 bench() {
-	local append=$1 serial=$build/bench.log out=$top/bench/results p start secs
+	local append=$1 serial=$build/bench.log p start secs
+	local out=${BENCH_OUT:-$top/bench/results}
 	shift
 	local qemu=("$@")
 	append="$append quiet loglevel=3 bench_quick=${QUICK:-0}"
@@ -247,7 +253,8 @@ bench() {
 	[ -z "${DUR:-}" ] || append="$append bench_dur=$DUR"
 	# The kernel hands unknown parameters to /init as environment
 	# variables, a quoted value whole (spaces and '=' included).
-	for p in ECHO_SYNC_PARAMS ECHO_ASYNC_PARAMS; do
+	for p in ECHO_SYNC_PARAMS ECHO_ASYNC_PARAMS BENCH_SERVERS BENCH_SIZES \
+		BENCH_CONNS BENCH_CELLS BENCH_RFS BENCH_PROFILE_CONNS; do
 		case ${!p:-} in
 		"") ;;
 		*\"*) echo "vm.sh: $p must not hold a double quote" >&2
@@ -274,11 +281,16 @@ bench() {
 			echo "qemu_args,${qemu[*]:1:8}"
 			echo "host_seconds,$secs"
 		} >"$out/icount-env.csv"
-		{
-			echo "server,req_per_s,ctxt_per_req,user_pct,sys_pct,softirq_pct,idle_pct"
-			grep '^prof,' "$serial" | sed 's/^prof,//'
-		} >"$out/icount-profile.csv"
-		grep '^perf,' "$serial" | sed 's/^perf,//' >"$out/icount-perf.txt"
+		if [ "${QUICK:-0}" != matrix ]; then
+			{
+				echo "server,req_per_s,ctxt_per_req,user_pct,sys_pct,softirq_pct,idle_pct"
+				grep '^prof,' "$serial" | sed 's/^prof,//'
+			} >"$out/icount-profile.csv"
+			grep '^perf,' "$serial" |
+				sed 's/^perf,//' >"$out/icount-perf.txt"
+			grep '^callgraph,' "$serial" |
+				sed 's/^callgraph,//' >"$out/icount-callgraph.txt"
+		fi
 		python3 "$top/bench/summarize.py" "$out"
 		return
 	fi
@@ -291,12 +303,17 @@ bench() {
 	# QUICK=mem measures memory and the profile again, keeping the matrix.
 	[ "${QUICK:-0}" = mem ] ||
 		grep '^csv,' "$serial" | sed 's/^csv,//' >"$out/raw.csv"
-	grep '^mem,' "$serial" | sed 's/^mem,//' >"$out/memory.csv"
-	{
-		echo "server,req_per_s,ctxt_per_req,user_pct,sys_pct,softirq_pct,idle_pct"
-		grep '^prof,' "$serial" | sed 's/^prof,//'
-	} >"$out/profile.csv"
-	grep '^perf,' "$serial" | sed 's/^perf,//' >"$out/perf.txt"
+	# QUICK=matrix measures the matrix again, keeping the rest.
+	if [ "${QUICK:-0}" != matrix ]; then
+		grep '^mem,' "$serial" | sed 's/^mem,//' >"$out/memory.csv"
+		{
+			echo "server,req_per_s,ctxt_per_req,user_pct,sys_pct,softirq_pct,idle_pct"
+			grep '^prof,' "$serial" | sed 's/^prof,//'
+		} >"$out/profile.csv"
+		grep '^perf,' "$serial" | sed 's/^perf,//' >"$out/perf.txt"
+		grep '^callgraph,' "$serial" |
+			sed 's/^callgraph,//' >"$out/callgraph.txt"
+	fi
 	python3 "$top/bench/summarize.py" "$out"
 }
 
