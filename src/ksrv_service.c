@@ -22,7 +22,8 @@
  * Each ending is counted once, under the first reason that applies: the
  * idle sweeper shut it down, the service is stopping, it failed, or the
  * peer closed it. (A connection that ends just as the sweeper picks it
- * counts as idle.)
+ * counts as idle.) The stop's own message counts only what it closes: not
+ * a connection the sweeper shut down that has yet to go.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -345,9 +346,10 @@ err_free:
 	return ERR_PTR(ret);
 }
 
-static bool ksrv_pick_all(struct ksrv_conn *conn, void *arg)
+/* Registry locked: all but those the idle sweeper has shut down already. */
+static bool ksrv_pick_live(struct ksrv_conn *conn, void *arg)
 {
-	return true;
+	return !conn->idle_closed;
 }
 
 /**
@@ -377,13 +379,15 @@ void ksrv_service_stop(struct ksrv_service *srv)
 
 	ksrv_registry_close(&srv->conns);
 	if (srv->ops->serve) {
-		closed = ksrv_registry_shutdown_if(&srv->conns, ksrv_pick_all,
+		closed = ksrv_registry_shutdown_if(&srv->conns, ksrv_pick_live,
 						   NULL);
 		ksrv_threads_wait(&srv->threads);
 	}
 	while ((conn = ksrv_registry_pop(&srv->conns))) {
+		/* Off the registry, idle_closed no longer changes. */
+		if (!conn->idle_closed)
+			closed++;
 		ksrv_conn_destroy(conn);
-		closed++;
 		/*
 		 * Each release queues a FIN on loopback's backlog, which
 		 * softirq (often ksoftirqd) drains: without a reschedule
