@@ -46,8 +46,6 @@ if [ "$MODE" = icount ]; then
 	fi
 elif [ "$1" = 1 ]; then
 	SIZES="64 4096" CONNS="1 256" REPS=1 WARM=1 DUR=2 IDLE=1000
-elif [ "$1" = matrix ]; then
-	SIZES="64 512 4096" CONNS="1 16 256 1000" REPS=3 WARM=1 DUR=2 IDLE=
 elif [ "$1" = mem ]; then
 	SIZES= CONNS= REPS=0 WARM=1 DUR=2 IDLE=10000
 else
@@ -221,8 +219,9 @@ cpu_counters() {
 
 # One cell profiled (64 bytes, 256 connections unless bench_profile_conns
 # says otherwise): where the CPU goes (user, system, softirq, idle;
-# context switches per request) over 2 s, then a perf profile (cpu-clock sampling, all CPUs, kernel and user) over 3 s,
-# all inside the measured 12 s (perf takes a few seconds to start here).
+# context switches per request) over 2 s, then a perf profile (cpu-clock
+# sampling, all CPUs, kernel and user) over 3 s, all inside the measured
+# 12 s (perf takes a few seconds to start here).
 # Under icount the guest's clock counts instructions, so cpu-clock samples
 # where the instructions go.
 # Rows: "prof,server,req_per_s,ctxt_per_req,user%,sys%,softirq%,idle%" and
@@ -331,16 +330,15 @@ env_rows
 echo "bench: guest uptime $(cut -d' ' -f1 /proc/uptime)s at start"
 if [ "$MODE" = icount ]; then
 	run_icount
-	if [ "$1" = matrix ]; then
-		echo "bench: done"
-		exit 0
+	if [ "$1" != matrix ]; then
+		echo 0 >/proc/sys/kernel/kptr_restrict
+		echo -1 >/proc/sys/kernel/perf_event_paranoid
+		echo "bench: profiling 64 bytes x $PROFILE_CONNS connections" \
+			"(instructions)"
+		for srv in echo_async peer-epoll peer-uring; do
+			profile_cell "$srv"
+		done
 	fi
-	echo 0 >/proc/sys/kernel/kptr_restrict
-	echo -1 >/proc/sys/kernel/perf_event_paranoid
-	echo "bench: profiling 64 bytes x $PROFILE_CONNS connections (instructions)"
-	for srv in echo_async peer-epoll peer-uring; do
-		profile_cell "$srv"
-	done
 	echo "bench: guest uptime $(cut -d' ' -f1 /proc/uptime)s at the end"
 	echo "bench: done"
 	exit 0
@@ -365,19 +363,17 @@ while [ $rep -lt $REPS ]; do
 	done
 	rep=$((rep + 1))
 done
-if [ "$1" = matrix ]; then
-	echo "bench: done"
-	exit 0
+if [ "$1" != matrix ]; then
+	# echo_async's variants hold what echo_async holds when idle.
+	for srv in $SERVERS; do
+		case $srv in echo_async-*) continue ;; esac
+		measure_idle "$srv"
+	done
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	echo "bench: profiling 64 bytes x $PROFILE_CONNS connections"
+	for srv in echo_async echo_sync peer-epoll-mt peer-uring; do
+		profile_cell "$srv"
+	done
 fi
-# echo_async's variants hold what echo_async holds for an idle connection.
-for srv in $SERVERS; do
-	case $srv in echo_async-*) continue ;; esac
-	measure_idle "$srv"
-done
-echo 0 >/proc/sys/kernel/kptr_restrict
-echo -1 >/proc/sys/kernel/perf_event_paranoid
-echo "bench: profiling 64 bytes x $PROFILE_CONNS connections"
-for srv in echo_async echo_sync peer-epoll-mt peer-uring; do
-	profile_cell "$srv"
-done
 echo "bench: done"

@@ -274,47 +274,48 @@ bench() {
 		{ echo "vm: benchmark did not finish; see $serial"; return 1; }
 	mkdir -p "$out"
 	if [ "$bench_mode" = icount ]; then
-		grep '^icount,' "$serial" | sed 's/^icount,//' >"$out/icount.csv"
+		bench_rows "$serial" icount >"$out/icount.csv"
 		{
-			grep '^env,' "$serial" | sed 's/^env,//'
+			bench_rows "$serial" env
 			echo "qemu,$(qemu-system-x86_64 --version | head -n 1)"
 			echo "qemu_args,${qemu[*]:1:8}"
 			echo "host_seconds,$secs"
 		} >"$out/icount-env.csv"
-		if [ "${QUICK:-0}" != matrix ]; then
-			{
-				echo "server,req_per_s,ctxt_per_req,user_pct,sys_pct,softirq_pct,idle_pct"
-				grep '^prof,' "$serial" | sed 's/^prof,//'
-			} >"$out/icount-profile.csv"
-			grep '^perf,' "$serial" |
-				sed 's/^perf,//' >"$out/icount-perf.txt"
-			grep '^callgraph,' "$serial" |
-				sed 's/^callgraph,//' >"$out/icount-callgraph.txt"
-		fi
+		[ "${QUICK:-0}" = matrix ] ||
+			bench_profile_files "$serial" "$out/icount-"
 		python3 "$top/bench/summarize.py" "$out"
 		return
 	fi
 	{
-		grep '^env,' "$serial" | sed 's/^env,//'
+		bench_rows "$serial" env
 		echo "qemu,$(qemu-system-x86_64 --version | head -n 1)"
 		echo "qemu_args,${qemu[*]:1:6}"
 		echo "host_seconds,$secs"
 	} >"$out/env.csv"
-	# QUICK=mem measures memory and the profile again, keeping the matrix.
-	[ "${QUICK:-0}" = mem ] ||
-		grep '^csv,' "$serial" | sed 's/^csv,//' >"$out/raw.csv"
-	# QUICK=matrix measures the matrix again, keeping the rest.
+	# QUICK=mem measures memory and the profile again, keeping the matrix;
+	# QUICK=matrix the matrix, keeping the rest.
+	[ "${QUICK:-0}" = mem ] || bench_rows "$serial" csv >"$out/raw.csv"
 	if [ "${QUICK:-0}" != matrix ]; then
-		grep '^mem,' "$serial" | sed 's/^mem,//' >"$out/memory.csv"
-		{
-			echo "server,req_per_s,ctxt_per_req,user_pct,sys_pct,softirq_pct,idle_pct"
-			grep '^prof,' "$serial" | sed 's/^prof,//'
-		} >"$out/profile.csv"
-		grep '^perf,' "$serial" | sed 's/^perf,//' >"$out/perf.txt"
-		grep '^callgraph,' "$serial" |
-			sed 's/^callgraph,//' >"$out/callgraph.txt"
+		bench_rows "$serial" mem >"$out/memory.csv"
+		bench_profile_files "$serial" "$out/"
 	fi
 	python3 "$top/bench/summarize.py" "$out"
+}
+
+# bench_rows SERIAL PREFIX: the guest's rows "PREFIX,..." without it.
+bench_rows() {
+	grep "^$2," "$1" | sed "s/^$2,//"
+}
+
+# bench_profile_files SERIAL PATH: the profiled cell's rows, into
+# PATHprofile.csv, PATHperf.txt and PATHcallgraph.txt.
+bench_profile_files() {
+	{
+		echo "server,req_per_s,ctxt_per_req,user_pct,sys_pct,softirq_pct,idle_pct"
+		bench_rows "$1" prof
+	} >"${2}profile.csv"
+	bench_rows "$1" perf >"${2}perf.txt"
+	bench_rows "$1" callgraph >"${2}callgraph.txt"
 }
 
 need_pkgs qemu-system-x86 busybox-static cpio gzip make gcc libc6-dev \
