@@ -49,7 +49,8 @@ static int echo_sync_send_all(struct ksrv_conn *conn, u8 *buf, size_t len)
 /* The connection's thread: its buffer lives as long as it does. */
 static int echo_sync_serve(struct ksrv_conn *conn)
 {
-	u8 *buf = kmalloc(ECHO_SYNC_BUFSIZE, GFP_KERNEL);
+	/* Charged to the owner's cgroup, where the thread runs in it. */
+	u8 *buf = kmalloc(ECHO_SYNC_BUFSIZE, GFP_KERNEL_ACCOUNT);
 	int ret;
 
 	if (!buf)

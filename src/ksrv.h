@@ -53,6 +53,9 @@
  * @idle_timeout: seconds a connection may move no byte, 0 (for ever)..604800
  * @udp: a UDP listener rather than a TCP one (needs @datagram)
  * @unbound: run tasks on an unbound workqueue rather than a per-CPU one
+ * @charge_caller: charge the listener and its connections to the calling
+ *	task's cgroups (listeners added over netlink); false for the
+ *	admin's own (module parameters)
  */
 struct ksrv_config {
 	const char *name;
@@ -64,6 +67,7 @@ struct ksrv_config {
 	int idle_timeout;
 	bool udp;
 	bool unbound;
+	bool charge_caller;
 };
 
 int ksrv_check_param(const char *name, const char *param, int val, int min,

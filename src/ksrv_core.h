@@ -6,10 +6,12 @@
 #ifndef KSRV_CORE_H
 #define KSRV_CORE_H
 
+#include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/kthread.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
+#include <linux/uidgid.h>
 
 #include "ksrv.h"
 #include "uapi/ksrv.h"
@@ -57,6 +59,8 @@ void ksrv_conn_put(struct ksrv_conn *conn);
  * enum ksrv_stat - the core's counters; a service's own follow them
  * @KSRV_STAT_ACCEPTED: connections taken into service
  * @KSRV_STAT_REFUSED: connections closed at once, over the limit
+ * @KSRV_STAT_OVER_BUDGET: connections closed at once, over the budget of
+ *	the user who owns the listener's namespace (ksrv_user.c)
  * @KSRV_STAT_IDLE_CLOSED: connections closed by the idle sweeper
  * @KSRV_STAT_DGRAMS_IN: datagrams received (UDP listeners)
  * @KSRV_STAT_ERRORS: connections ended by an error, failed accepts and
@@ -66,6 +70,7 @@ void ksrv_conn_put(struct ksrv_conn *conn);
 enum ksrv_stat {
 	KSRV_STAT_ACCEPTED,
 	KSRV_STAT_REFUSED,
+	KSRV_STAT_OVER_BUDGET,
 	KSRV_STAT_IDLE_CLOSED,
 	KSRV_STAT_DGRAMS_IN,
 	KSRV_STAT_ERRORS,
@@ -158,6 +163,43 @@ static inline void __noreturn ksrv_threads_exit(struct ksrv_threads *threads)
 	kthread_complete_and_exit(&threads->exited, 0);
 }
 
+/* ---- user: budgets per user, across namespaces (ksrv_user.c) ---- */
+
+/**
+ * enum ksrv_user_res - what a user's budget counts
+ * @KSRV_USER_LISTENERS: listeners
+ * @KSRV_USER_CONNS: connections served at once
+ * @KSRV_USER_THREADS: connection threads (thread services)
+ * @KSRV_USER_NR: how many there are
+ */
+enum ksrv_user_res {
+	KSRV_USER_LISTENERS,
+	KSRV_USER_CONNS,
+	KSRV_USER_THREADS,
+	KSRV_USER_NR,
+};
+
+/**
+ * struct ksrv_user - what one user's listeners hold, in every namespace
+ * @node: in the table of users, by @uid
+ * @uid: the user, in the initial user namespace
+ * @ref: listeners and starts in progress holding it (ksrv_user.c's lock)
+ * @count: how many of each &enum ksrv_user_res, below its limit
+ */
+struct ksrv_user {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned int ref;
+	atomic_t count[KSRV_USER_NR];
+};
+
+struct ksrv_user *ksrv_user_get(const struct net *net);
+void ksrv_user_put(struct ksrv_user *user);
+bool ksrv_user_charge(struct ksrv_user *user, enum ksrv_user_res res);
+void ksrv_user_uncharge(struct ksrv_user *user, enum ksrv_user_res res);
+struct sock;
+void ksrv_user_watch_peer(struct ksrv_user *user, struct sock *sk);
+
 /* ---- service: what ksrv_service_start() sets up (ksrv_service.c) ---- */
 
 /**
@@ -193,10 +235,14 @@ struct ksrv_udp {
  * @listen: the listening socket
  * @accept_task: accepts connections, woken by @listen_watch
  * @listen_watch: wakes @accept_task on a connection to accept
+ * @acceptor: accepts connections instead of @accept_task, in the cgroups
+ *	of whoever added the listener (ksrv_acceptor.c)
  * @udp: the UDP socket, with @cfg.udp
  * @next_id: the number in the next connection thread's name
  * @stopping: ksrv_service_stop() has begun: connections ending now end
  *	because of it
+ * @user: the budget of the user who owns @cfg.net, which the listener
+ *	and its connections count against; NULL for the admin's
  */
 struct ksrv_service {
 	const struct ksrv_ops *ops;
@@ -214,14 +260,25 @@ struct ksrv_service {
 	struct socket *listen;
 	struct ksrv_task accept_task;
 	struct ksrv_watch listen_watch;
+	struct task_struct *acceptor;
 	struct ksrv_udp udp;
 	unsigned int next_id;
 	bool stopping;
+	struct ksrv_user *user;
 };
 
 struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 					const struct ksrv_config *cfg);
 void ksrv_service_stop(struct ksrv_service *srv);
+void ksrv_conn_uncharge(struct ksrv_service *srv);
+void ksrv_conn_start(struct ksrv_service *srv, struct socket *sock);
+
+/* ---- acceptor: accepting in the owner's cgroups (ksrv_acceptor.c) ---- */
+
+bool ksrv_acceptor_wanted(const struct ksrv_config *cfg);
+int ksrv_acceptor_start(struct ksrv_service *srv);
+void ksrv_acceptor_stop(struct ksrv_service *srv);
+int ksrv_acceptor_adopt(struct task_struct *task);
 int ksrv_udp_start(struct ksrv_service *srv);
 void ksrv_udp_stop(struct ksrv_service *srv);
 

@@ -79,11 +79,36 @@ static void ksrv_nl_start_error(struct genl_info *info, int err)
 		NL_SET_ERR_MSG(info->extack,
 			       "no room for another listener in this namespace");
 		break;
+	case -EDQUOT:
+		NL_SET_ERR_MSG(info->extack,
+			       "the namespace's owner has all the listeners its budget allows (ksrv max_user_listeners)");
+		break;
 	default:
 		NL_SET_ERR_MSG(info->extack,
 			       "cannot start the listener, see the kernel log");
 		break;
 	}
+}
+
+/*
+ * The timeout asked for, into @cfg, unless it keeps connections longer
+ * than the module's does (0 is never): only the host's admin may.
+ * Return: whether it was taken.
+ */
+static bool ksrv_nl_idle_timeout(struct sk_buff *skb, struct genl_info *info,
+				 struct ksrv_config *cfg)
+{
+	struct nlattr *attr = info->attrs[KSRV_A_LISTENER_IDLE_TIMEOUT];
+	u32 secs = nla_get_u32(attr);
+
+	if (cfg->idle_timeout && (!secs || secs > cfg->idle_timeout) &&
+	    !netlink_capable(skb, CAP_NET_ADMIN)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "longer than the module's idle_timeout: needs CAP_NET_ADMIN in the initial user namespace");
+		return false;
+	}
+	cfg->idle_timeout = secs;
+	return true;
 }
 
 static int ksrv_nl_listener_add(struct sk_buff *skb, struct genl_info *info)
@@ -123,6 +148,7 @@ static int ksrv_nl_listener_add(struct sk_buff *skb, struct genl_info *info)
 	 * address is not: it may not exist in the caller's namespace.
 	 */
 	cfg.net = genl_info_net(info);
+	cfg.charge_caller = true;
 	cfg.udp = nla_get_u8(tb[KSRV_A_LISTENER_PROTO]) == KSRV_PROTO_UDP;
 	cfg.port = nla_get_u16(tb[KSRV_A_LISTENER_PORT]);
 	cfg.addr = NULL;
@@ -145,8 +171,11 @@ static int ksrv_nl_listener_add(struct sk_buff *skb, struct genl_info *info)
 		ret = -EPERM;
 		goto err_unlock;
 	}
-	if (tb[KSRV_A_LISTENER_IDLE_TIMEOUT])
-		cfg.idle_timeout = nla_get_u32(tb[KSRV_A_LISTENER_IDLE_TIMEOUT]);
+	if (tb[KSRV_A_LISTENER_IDLE_TIMEOUT] &&
+	    !ksrv_nl_idle_timeout(skb, info, &cfg)) {
+		ret = -EPERM;
+		goto err_unlock;
+	}
 	if (ksrv_parse_addr(&cfg, &ss)) {
 		NL_SET_ERR_MSG_ATTR(info->extack, tb[KSRV_A_LISTENER_ADDR],
 				    "not an IPv4 or IPv6 address");

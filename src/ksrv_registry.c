@@ -137,6 +137,7 @@ void ksrv_conn_put(struct ksrv_conn *conn)
 	if (!check_net(sock_net(conn->sock->sk)))
 		sock_no_linger(conn->sock->sk);
 	sock_release(conn->sock);
+	ksrv_conn_uncharge(conn->srv);
 	kfree(conn);
 }
 EXPORT_SYMBOL_GPL(ksrv_conn_put);

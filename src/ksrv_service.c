@@ -171,6 +171,30 @@ static int ksrv_conn_thread(void *data)
 
 /* ---- accepting ---- */
 
+/* Against the owner's budget: a connection, and a thread for its own. */
+static bool ksrv_conn_charge(struct ksrv_service *srv)
+{
+	if (!ksrv_user_charge(srv->user, KSRV_USER_CONNS))
+		return false;
+	if (srv->ops->serve &&
+	    !ksrv_user_charge(srv->user, KSRV_USER_THREADS)) {
+		ksrv_user_uncharge(srv->user, KSRV_USER_CONNS);
+		return false;
+	}
+	return true;
+}
+
+/**
+ * ksrv_conn_uncharge() - a connection of @srv leaves its owner's budget
+ * @srv: the listener whose connection is being freed
+ */
+void ksrv_conn_uncharge(struct ksrv_service *srv)
+{
+	ksrv_user_uncharge(srv->user, KSRV_USER_CONNS);
+	if (srv->ops->serve)
+		ksrv_user_uncharge(srv->user, KSRV_USER_THREADS);
+}
+
 /* Registered: start the connection's thread. Return: 0 or an errno. */
 static int ksrv_conn_spawn(struct ksrv_conn *conn)
 {
@@ -184,17 +208,45 @@ static int ksrv_conn_spawn(struct ksrv_conn *conn)
 				    srv->cfg.name, PTR_ERR(task));
 		return PTR_ERR(task);
 	}
+	if (srv->acceptor && ksrv_acceptor_adopt(task)) {
+		/*
+		 * Not in the owner's cgroups: it must not serve. It was
+		 * spawned, so it must run and exit; with its socket shut
+		 * down it ends at once.
+		 */
+		pr_warn_ratelimited("%s: cannot put a connection thread in the owner's cgroups\n",
+				    srv->cfg.name);
+		ksrv_stats_add(&srv->stats, KSRV_STAT_ERRORS, 1);
+		kernel_sock_shutdown(conn->sock, SHUT_RDWR);
+	}
 	wake_up_process(task);
 	return 0;
 }
 
-static void ksrv_conn_start(struct ksrv_service *srv, struct socket *sock)
+/**
+ * ksrv_conn_start() - take an accepted connection into service
+ * @srv: the listener
+ * @sock: the connection's socket, now the connection's (released on any
+ *	error)
+ *
+ * From the accept task or the acceptor: over the limit or the owner's
+ * budget, it is closed at once and counted.
+ */
+void ksrv_conn_start(struct ksrv_service *srv, struct socket *sock)
 {
 	struct ksrv_conn *conn;
 	int ret;
 
-	conn = kzalloc(srv->ops->conn_size, GFP_KERNEL);
+	if (!ksrv_conn_charge(srv)) {
+		ksrv_stats_add(&srv->stats, KSRV_STAT_OVER_BUDGET, 1);
+		trace_ksrv_refuse(srv->cfg.name, sock->sk);
+		sock_release(sock);
+		return;
+	}
+	/* Charged to the owner where the acceptor runs in its cgroups. */
+	conn = kzalloc(srv->ops->conn_size, GFP_KERNEL_ACCOUNT);
 	if (!conn) {
+		ksrv_conn_uncharge(srv);
 		ksrv_stats_add(&srv->stats, KSRV_STAT_ERRORS, 1);
 		trace_ksrv_accept_error(srv->cfg.name, -ENOMEM);
 		sock_release(sock);
@@ -209,6 +261,7 @@ static void ksrv_conn_start(struct ksrv_service *srv, struct socket *sock)
 	conn->started = conn->last_active;
 	/* Services answer requests: each answer leaves at once, no Nagle. */
 	tcp_sock_set_nodelay(sock->sk);
+	ksrv_user_watch_peer(srv->user, sock->sk);
 
 	ret = ksrv_registry_add(&srv->conns, conn);
 	if (ret) {
@@ -280,9 +333,13 @@ static void ksrv_accept_run(struct work_struct *work)
  * Checks @cfg, creates the counters, and listens and accepts from then on
  * (TCP), or binds and receives (@cfg->udp).
  *
+ * The listener and its connections count against the budget of the user
+ * who owns @cfg->net (ksrv_user.c).
+ *
  * Return: the running listener, or an ERR_PTR() after one error line
  * naming the cause (-EINVAL for a bad parameter, -EADDRINUSE for a port
- * in use, -EPROTONOSUPPORT for UDP where the service has none, ...).
+ * in use, -EPROTONOSUPPORT for UDP where the service has none, -EDQUOT
+ * for a user with all the listeners its budget allows, ...).
  */
 struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 					const struct ksrv_config *cfg)
@@ -297,9 +354,20 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 		pr_err("%s: serves no UDP\n", cfg->name);
 		return ERR_PTR(-EPROTONOSUPPORT);
 	}
-	srv = kzalloc(sizeof(*srv), GFP_KERNEL);
+	/* Whoever asks for a listener pays for it (the loader for the admin's). */
+	srv = kzalloc(sizeof(*srv), GFP_KERNEL_ACCOUNT);
 	if (!srv)
 		return ERR_PTR(-ENOMEM);
+	srv->user = ksrv_user_get(cfg->net);
+	if (IS_ERR(srv->user)) {
+		ret = PTR_ERR(srv->user);
+		srv->user = NULL;
+		goto err_free;
+	}
+	if (!ksrv_user_charge(srv->user, KSRV_USER_LISTENERS)) {
+		ret = -EDQUOT;
+		goto err_user;
+	}
 	srv->ops = ops;
 	srv->cfg = *cfg;
 	/* A netlink request's address is gone once the listener starts. */
@@ -311,7 +379,7 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 	ret = ksrv_stats_init(&srv->stats, cfg->name, ops->stat_names,
 			      ops->nr_stats, cfg->udp);
 	if (ret)
-		goto err_free;
+		goto err_charged;
 	ret = ksrv_executor_init(&srv->executor, cfg->name, cfg->unbound);
 	if (ret) {
 		pr_err("%s: cannot create workqueue: %d\n", cfg->name, ret);
@@ -329,19 +397,32 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 		goto err_executor;
 	kernel_getsockname(srv->listen, (struct sockaddr *)&srv->addr);
 
-	ksrv_task_init(&srv->accept_task, &srv->executor, ksrv_accept_run);
-	ksrv_watch_init(&srv->listen_watch, srv->listen, &srv->accept_task,
-			EPOLLIN);
-	ksrv_watch_arm(&srv->listen_watch);
+	if (ksrv_acceptor_wanted(cfg)) {
+		ret = ksrv_acceptor_start(srv);
+		if (ret)
+			goto err_listen;
+	} else {
+		ksrv_task_init(&srv->accept_task, &srv->executor,
+			       ksrv_accept_run);
+		ksrv_watch_init(&srv->listen_watch, srv->listen,
+				&srv->accept_task, EPOLLIN);
+		ksrv_watch_arm(&srv->listen_watch);
+	}
 	ksrv_idle_start(&srv->idle, &srv->conns, cfg->idle_timeout);
 	return srv;
 
+err_listen:
+	sock_release(srv->listen);
 err_executor:
 	ksrv_executor_destroy(&srv->executor);
 err_stats:
 	ksrv_stats_destroy(&srv->stats);
-err_free:
+err_charged:
 	ksrv_registry_destroy(&srv->conns);
+	ksrv_user_uncharge(srv->user, KSRV_USER_LISTENERS);
+err_user:
+	ksrv_user_put(srv->user);
+err_free:
 	kfree(srv);
 	return ERR_PTR(ret);
 }
@@ -372,8 +453,12 @@ void ksrv_service_stop(struct ksrv_service *srv)
 		goto out;
 	}
 	/* Stop accepting first: nothing registers a connection after this. */
-	ksrv_watch_disarm(&srv->listen_watch);
-	ksrv_task_cancel_sync(&srv->accept_task);
+	if (srv->acceptor) {
+		ksrv_acceptor_stop(srv);
+	} else {
+		ksrv_watch_disarm(&srv->listen_watch);
+		ksrv_task_cancel_sync(&srv->accept_task);
+	}
 	sock_release(srv->listen);
 	ksrv_idle_stop(&srv->idle);
 
@@ -403,6 +488,8 @@ out:
 	ksrv_executor_destroy(&srv->executor);
 	ksrv_stats_destroy(&srv->stats);
 	ksrv_registry_destroy(&srv->conns);
+	ksrv_user_uncharge(srv->user, KSRV_USER_LISTENERS);
+	ksrv_user_put(srv->user);
 	if (srv->cfg.udp)
 		pr_info("%s: stopped UDP %pISpc\n", srv->cfg.name, &srv->addr);
 	kfree(srv);

@@ -18,6 +18,7 @@
 static const char * const ksrv_stat_names[KSRV_STAT_NR] = {
 	[KSRV_STAT_ACCEPTED]	= "accepted",
 	[KSRV_STAT_REFUSED]	= "refused",
+	[KSRV_STAT_OVER_BUDGET]	= "over_budget",
 	[KSRV_STAT_IDLE_CLOSED]	= "idle_closed",
 	[KSRV_STAT_DGRAMS_IN]	= "dgrams_in",
 	[KSRV_STAT_ERRORS]	= "errors",
@@ -36,6 +37,7 @@ const char *ksrv_stats_name(const struct ksrv_stats *stats, unsigned int stat)
 	switch (stat) {
 	case KSRV_STAT_ACCEPTED:
 	case KSRV_STAT_REFUSED:
+	case KSRV_STAT_OVER_BUDGET:
 	case KSRV_STAT_IDLE_CLOSED:
 		return stats->udp ? NULL : ksrv_stat_names[stat];
 	case KSRV_STAT_DGRAMS_IN:
@@ -97,7 +99,9 @@ int ksrv_stats_init(struct ksrv_stats *stats, const char *name,
 	stats->names = names;
 	stats->nr = KSRV_STAT_NR + nr_names;
 	stats->udp = udp;
-	stats->cpu = __alloc_percpu(stats->nr * sizeof(u64), __alignof__(u64));
+	/* Charged to the task that adds the listener, as the listener is. */
+	stats->cpu = __alloc_percpu_gfp(stats->nr * sizeof(u64),
+					__alignof__(u64), GFP_KERNEL_ACCOUNT);
 	if (!stats->cpu) {
 		pr_err("%s: cannot allocate counters\n", name);
 		return -ENOMEM;

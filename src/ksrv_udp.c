@@ -158,7 +158,8 @@ int ksrv_udp_start(struct ksrv_service *srv)
 {
 	int ret;
 
-	srv->udp.buf = kvmalloc(KSRV_UDP_MAX, GFP_KERNEL);
+	/* Charged to the task that adds the listener: 64 KiB a listener. */
+	srv->udp.buf = kvmalloc(KSRV_UDP_MAX, GFP_KERNEL_ACCOUNT);
 	if (!srv->udp.buf)
 		return -ENOMEM;
 	ret = ksrv_bind_udp(&srv->cfg, &srv->udp.sock);

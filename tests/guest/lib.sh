@@ -133,6 +133,30 @@ dmesg_has() {
 	dmesg | grep -qE "$1" || fail "dmesg lacks '$1'"
 }
 
+# user_limits LISTENERS CONNS THREADS PEER_TIMEOUT: ksrv's budget for each
+# user that owns namespaces, and how long its connections outlive a
+# silent peer.
+user_limits() {
+	local p=/sys/module/ksrv/parameters
+	echo "$1" >$p/max_user_listeners
+	echo "$2" >$p/max_user_conns
+	echo "$3" >$p/max_user_threads
+	echo "$4" >$p/peer_timeout
+}
+
+# host_used_kb: memory in use in the whole guest, page cache dropped.
+# Free pages waiting on the per-CPU lists are free, though MemFree leaves
+# them out: on 6.12 those lists grow with the traffic (PCP auto-tuning)
+# by megabytes, which would count as memory an attack made the host spend.
+host_used_kb() {
+	local pcp
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	pcp=$(awk '$1 == "count:" { n += $2 } END { print n * 4 }' /proc/zoneinfo)
+	awk -v pcp="$pcp" '/^MemTotal:/ { t = $2 } /^MemFree:/ { f = $2 }
+			   END { print t - f - pcp }' /proc/meminfo
+}
+
 mem_available_kb() {
 	sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo
 }
@@ -151,6 +175,10 @@ cleanup() {
 	for m in echo_sync echo_async discard ksrv_kunit; do
 		loaded "$m" && modload -r "$m" >/dev/null
 	done
+	# The per-user budgets and the peer timeout back to their defaults,
+	# and the attacker's cgroup gone with its listeners.
+	user_limits 64 4096 64 120
+	rmdir /sys/fs/cgroup/attacker* 2>/dev/null || true
 	rm -f /tmp/ready* /tmp/go* /tmp/out*
 }
 

@@ -31,7 +31,8 @@
 # security archive; bench and run use the first), KECHO_CACHE, VM_TIMEOUT (seconds,
 # default 2400; 5400 for MODE=icount), VM_SMP (default 2; MODE=icount: 1),
 # VM_MEM (default 2G), SUITE_FILTER (run only tests whose name matches this extended regex), TEST_TIMEOUT
-# (seconds one test may take in the guest before it counts as hung);
+# (seconds one test may take in the guest before it counts as hung), FUZZ_MSGS
+# (messages ctl.nlfuzz sends, default 100000);
 # for the benchmark also MODE, QUICK, REPS (repetitions per cell), DUR
 # (measured seconds per run), ECHO_SYNC_PARAMS and ECHO_ASYNC_PARAMS (more
 # module parameters for the in-kernel servers, e.g. "zerocopy=1": they
@@ -149,6 +150,7 @@ make_initramfs() {
 	cp "$top"/src/*.ko "$top"/samples/*.ko "$root/lib/kecho/"
 	cp "$build"/tools/kecho-client "$build"/tools/kecho-udp "$build"/tools/kecho-urgent \
 		"$build"/tools/kecho-discard "$build"/tools/kechoctl \
+		"$build"/tools/kecho-as "$build"/tools/kecho-vanish "$build"/tools/kecho-nlfuzz \
 		"$build"/tools/modload "$root/bin/"
 	cp "$top"/tests/guest/init "$root/init"
 	cp "$top"/tests/guest/*.sh "$root/tests/"
@@ -209,6 +211,7 @@ boot() {
 	fi
 	append="$append quiet loglevel=3 suite_filter=${SUITE_FILTER:-.}"
 	append="$append test_timeout=${TEST_TIMEOUT:-600}"
+	append="$append fuzz_msgs=${FUZZ_MSGS:-100000}"
 	# Every KASAN report, not only the first of the boot.
 	[ "$mode" = test-debug ] && append="$append kasan_multi_shot"
 	local serial=$build/serial-$kver.log
