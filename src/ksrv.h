@@ -70,6 +70,18 @@ struct ksrv_config {
 	bool charge_caller;
 };
 
+/**
+ * ksrv_config_gfp() - how to allocate what a listener holds
+ * @cfg: the listener's settings
+ *
+ * Return: GFP_KERNEL_ACCOUNT, charging the calling task, for a listener
+ * added over netlink; GFP_KERNEL for the admin's own.
+ */
+static inline gfp_t ksrv_config_gfp(const struct ksrv_config *cfg)
+{
+	return cfg->charge_caller ? GFP_KERNEL_ACCOUNT : GFP_KERNEL;
+}
+
 int ksrv_check_param(const char *name, const char *param, int val, int min,
 		     int max);
 int ksrv_config_check(const struct ksrv_config *cfg);

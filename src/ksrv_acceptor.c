@@ -1,22 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Accepting in the cgroups of whoever added the listener.
+ * Charging a listener's connections to whoever added it.
  *
- * The kernel charges what a task allocates with __GFP_ACCOUNT to the
- * task's memory cgroup, and an accepted socket's buffers to the memory
- * cgroup of the task that accepts it (inet_csk_accept() calls
- * mem_cgroup_sk_alloc(); 6.9 and later charge the socket itself too). A
- * kworker belongs to the root cgroup: what it accepts is charged to
- * nobody, and the threads it starts are outside every pids cgroup. So a
- * listener added over netlink by a task outside the root cgroup accepts
- * from a kernel thread of its own, attached to that task's cgroups, as
- * vhost's worker was to its owner's; connection threads it starts are
- * attached to the same cgroups. The admin's listeners (module parameters,
- * or a task in the root cgroup) accept from the executor as before.
+ * Two things decide who pays for what a connection holds, and a kworker
+ * or a kernel thread escapes both:
+ * - Kernel memory allocated with __GFP_ACCOUNT is charged to the current
+ *   task's memory cgroup, except in a kernel thread (kworkers included),
+ *   which is charged nothing unless an active memcg is set. So a listener
+ *   added over netlink keeps a reference to its adder's memcg, and the
+ *   accept path and connection threads run under set_active_memcg() of
+ *   it, as bpf does for its maps.
+ * - An accepted socket's buffers are charged to the memory cgroup of the
+ *   task that accepts it (inet_csk_accept() calls mem_cgroup_sk_alloc(),
+ *   which looks at the task's cgroup and not at the active memcg). So a
+ *   user's listener accepts from a kernel thread of its own, attached
+ *   once, when the listener starts, to the adder's cgroups, as vhost's
+ *   worker was to its owner's.
+ * The admin's listeners (module parameters, namespaces the initial user
+ * namespace owns) accept from the executor, and their thread is never
+ * left in some session's cgroup.
  */
 #include <linux/cgroup.h>
 #include <linux/kthread.h>
+#include <linux/memcontrol.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 
 #include "ksrv_core.h"
@@ -26,30 +34,55 @@
 #define KSRV_ACCEPTOR_RETRY	(HZ / 10)
 
 /**
- * ksrv_acceptor_wanted() - does a new listener accept from an acceptor?
- * @cfg: the listener's settings
+ * ksrv_charge_start() - note whom a new listener's connections charge
+ * @srv: the listener being started, in the task that asked for it
  *
- * Return: true for a listener added over netlink by a task that is not in
- * the root cgroup.
+ * For a listener added over netlink (&ksrv_config.charge_caller), takes a
+ * reference to the calling task's memory cgroup, unless that is the root.
  */
-bool ksrv_acceptor_wanted(const struct ksrv_config *cfg)
+void ksrv_charge_start(struct ksrv_service *srv)
 {
-	bool root = true;
+#ifdef CONFIG_MEMCG
+	struct mem_cgroup *memcg;
 
-	if (!cfg->charge_caller)
-		return false;
-#ifdef CONFIG_CGROUPS
-	rcu_read_lock();
-	root = !cgroup_parent(task_dfl_cgroup(current));
-	rcu_read_unlock();
+	if (!srv->cfg.charge_caller || !current->mm)
+		return;
+	memcg = get_mem_cgroup_from_mm(current->mm);
+	/* The root is charged nothing: no need to make it active. */
+	if (memcg && !memcg->css.parent) {
+		mem_cgroup_put(memcg);
+		memcg = NULL;
+	}
+	srv->memcg = memcg;
 #endif
-	return !root;
+}
+
+/**
+ * ksrv_charge_stop() - drop what ksrv_charge_start() took
+ * @srv: the listener, stopped
+ */
+void ksrv_charge_stop(struct ksrv_service *srv)
+{
+	mem_cgroup_put(srv->memcg);
+	srv->memcg = NULL;
+}
+
+/**
+ * ksrv_acceptor_wanted() - does a new listener accept from an acceptor?
+ * @srv: the listener, with its budget and memcg
+ *
+ * Return: true for a user's listener charged to a memory cgroup.
+ */
+bool ksrv_acceptor_wanted(const struct ksrv_service *srv)
+{
+	return srv->user && srv->memcg;
 }
 
 /* The thread: blocks in accept until kthread_stop() interrupts it. */
 static int ksrv_acceptor(void *data)
 {
 	struct ksrv_service *srv = data;
+	struct mem_cgroup *old = set_active_memcg(srv->memcg);
 
 	while (!kthread_should_stop()) {
 		struct socket *sock;
@@ -71,6 +104,7 @@ static int ksrv_acceptor(void *data)
 		trace_ksrv_accept_error(srv->cfg.name, ret);
 		schedule_timeout_interruptible(KSRV_ACCEPTOR_RETRY);
 	}
+	set_active_memcg(old);
 	return 0;
 }
 
@@ -78,6 +112,9 @@ static int ksrv_acceptor(void *data)
  * ksrv_acceptor_start() - accept @srv's connections from a thread in the
  *	calling task's cgroups
  * @srv: the listener, listening
+ *
+ * The calling task's cgroup stays pinned by the thread (it cannot be
+ * removed) until the listener stops.
  *
  * Return: 0, or a negative errno after one error line.
  */
@@ -112,20 +149,4 @@ void ksrv_acceptor_stop(struct ksrv_service *srv)
 {
 	kthread_stop(srv->acceptor);
 	srv->acceptor = NULL;
-}
-
-/**
- * ksrv_acceptor_adopt() - put a new connection thread in the acceptor's
- *	cgroups
- * @task: the thread, created and not yet woken, from the acceptor
- *
- * Its pids cgroup then counts it and its memory cgroup is charged for
- * what it allocates with __GFP_ACCOUNT. (Its stack was allocated by
- * kthreadd and stays charged to nobody.)
- *
- * Return: 0 or a negative errno.
- */
-int ksrv_acceptor_adopt(struct task_struct *task)
-{
-	return cgroup_attach_task_all(current, task);
 }

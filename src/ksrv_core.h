@@ -92,7 +92,8 @@ struct ksrv_stats {
 };
 
 int ksrv_stats_init(struct ksrv_stats *stats, const char *name,
-		    const char * const *names, unsigned int nr_names, bool udp);
+		    const char * const *names, unsigned int nr_names, bool udp,
+		    gfp_t gfp);
 void ksrv_stats_destroy(struct ksrv_stats *stats);
 const char *ksrv_stats_name(const struct ksrv_stats *stats, unsigned int stat);
 u64 ksrv_stats_sum(const struct ksrv_stats *stats, unsigned int stat);
@@ -183,12 +184,15 @@ enum ksrv_user_res {
  * struct ksrv_user - what one user's listeners hold, in every namespace
  * @node: in the table of users, by @uid
  * @uid: the user, in the initial user namespace
+ * @top: for uid 0, the top-level user namespace it made, each a budget
+ *	of its own; NULL for every other user (one budget across all)
  * @ref: listeners and starts in progress holding it (ksrv_user.c's lock)
  * @count: how many of each &enum ksrv_user_res, below its limit
  */
 struct ksrv_user {
 	struct hlist_node node;
 	kuid_t uid;
+	const struct user_namespace *top;
 	unsigned int ref;
 	atomic_t count[KSRV_USER_NR];
 };
@@ -237,6 +241,8 @@ struct ksrv_udp {
  * @listen_watch: wakes @accept_task on a connection to accept
  * @acceptor: accepts connections instead of @accept_task, in the cgroups
  *	of whoever added the listener (ksrv_acceptor.c)
+ * @memcg: the memory cgroup the connections' kernel memory is charged to
+ *	(set_active_memcg()); NULL: nobody's
  * @udp: the UDP socket, with @cfg.udp
  * @next_id: the number in the next connection thread's name
  * @stopping: ksrv_service_stop() has begun: connections ending now end
@@ -261,6 +267,7 @@ struct ksrv_service {
 	struct ksrv_task accept_task;
 	struct ksrv_watch listen_watch;
 	struct task_struct *acceptor;
+	struct mem_cgroup *memcg;
 	struct ksrv_udp udp;
 	unsigned int next_id;
 	bool stopping;
@@ -273,12 +280,13 @@ void ksrv_service_stop(struct ksrv_service *srv);
 void ksrv_conn_uncharge(struct ksrv_service *srv);
 void ksrv_conn_start(struct ksrv_service *srv, struct socket *sock);
 
-/* ---- acceptor: accepting in the owner's cgroups (ksrv_acceptor.c) ---- */
+/* ---- acceptor: charging the owner's cgroups (ksrv_acceptor.c) ---- */
 
-bool ksrv_acceptor_wanted(const struct ksrv_config *cfg);
+void ksrv_charge_start(struct ksrv_service *srv);
+void ksrv_charge_stop(struct ksrv_service *srv);
+bool ksrv_acceptor_wanted(const struct ksrv_service *srv);
 int ksrv_acceptor_start(struct ksrv_service *srv);
 void ksrv_acceptor_stop(struct ksrv_service *srv);
-int ksrv_acceptor_adopt(struct task_struct *task);
 int ksrv_udp_start(struct ksrv_service *srv);
 void ksrv_udp_stop(struct ksrv_service *srv);
 

@@ -26,6 +26,7 @@
  * a connection the sweeper shut down that has yet to go.
  */
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
 
@@ -161,7 +162,10 @@ static int ksrv_conn_thread(void *data)
 	struct ksrv_service *srv = conn->srv;
 	int ret;
 
+	/* What it allocates (accounted) is the owner's; the stack cannot be. */
+	set_active_memcg(srv->memcg);
 	ret = srv->ops->serve(conn);
+	set_active_memcg(NULL);
 	/* Stop shuts registered sockets down: unregister before release. */
 	ksrv_registry_remove(&srv->conns, conn);
 	ksrv_conn_ended(conn, ret);
@@ -208,17 +212,6 @@ static int ksrv_conn_spawn(struct ksrv_conn *conn)
 				    srv->cfg.name, PTR_ERR(task));
 		return PTR_ERR(task);
 	}
-	if (srv->acceptor && ksrv_acceptor_adopt(task)) {
-		/*
-		 * Not in the owner's cgroups: it must not serve. It was
-		 * spawned, so it must run and exit; with its socket shut
-		 * down it ends at once.
-		 */
-		pr_warn_ratelimited("%s: cannot put a connection thread in the owner's cgroups\n",
-				    srv->cfg.name);
-		ksrv_stats_add(&srv->stats, KSRV_STAT_ERRORS, 1);
-		kernel_sock_shutdown(conn->sock, SHUT_RDWR);
-	}
 	wake_up_process(task);
 	return 0;
 }
@@ -243,7 +236,7 @@ void ksrv_conn_start(struct ksrv_service *srv, struct socket *sock)
 		sock_release(sock);
 		return;
 	}
-	/* Charged to the owner where the acceptor runs in its cgroups. */
+	/* Charged to the owner's memcg, where the listener has one. */
 	conn = kzalloc(srv->ops->conn_size, GFP_KERNEL_ACCOUNT);
 	if (!conn) {
 		ksrv_conn_uncharge(srv);
@@ -295,6 +288,7 @@ static void ksrv_accept_run(struct work_struct *work)
 		container_of(ksrv_task_of(work), struct ksrv_service,
 			     accept_task);
 	int budget = KSRV_ACCEPT_BUDGET;
+	struct mem_cgroup *old = set_active_memcg(srv->memcg);
 
 	while (budget--) {
 		struct socket *sock;
@@ -304,7 +298,7 @@ static void ksrv_accept_run(struct work_struct *work)
 		if (ret == -ECONNABORTED)
 			continue;
 		if (ret == -EAGAIN)
-			return;	/* drained; the watch wakes us for more */
+			goto out;	/* drained; the watch wakes us for more */
 		if (ret) {
 			/*
 			 * Out of memory or file limits: the backlog would sit
@@ -316,11 +310,13 @@ static void ksrv_accept_run(struct work_struct *work)
 			trace_ksrv_accept_error(srv->cfg.name, ret);
 			ksrv_task_wake_after(&srv->accept_task,
 					     KSRV_ACCEPT_RETRY);
-			return;
+			goto out;
 		}
 		ksrv_conn_start(srv, sock);
 	}
 	ksrv_task_wake(&srv->accept_task);
+out:
+	set_active_memcg(old);
 }
 
 /* ---- start and stop ---- */
@@ -354,8 +350,8 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 		pr_err("%s: serves no UDP\n", cfg->name);
 		return ERR_PTR(-EPROTONOSUPPORT);
 	}
-	/* Whoever asks for a listener pays for it (the loader for the admin's). */
-	srv = kzalloc(sizeof(*srv), GFP_KERNEL_ACCOUNT);
+	/* Whoever asks for a listener over netlink pays for it. */
+	srv = kzalloc(sizeof(*srv), ksrv_config_gfp(cfg));
 	if (!srv)
 		return ERR_PTR(-ENOMEM);
 	srv->user = ksrv_user_get(cfg->net);
@@ -377,7 +373,7 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 	ksrv_registry_init(&srv->conns, cfg->max_conns);
 	ksrv_threads_init(&srv->threads);
 	ret = ksrv_stats_init(&srv->stats, cfg->name, ops->stat_names,
-			      ops->nr_stats, cfg->udp);
+			      ops->nr_stats, cfg->udp, ksrv_config_gfp(cfg));
 	if (ret)
 		goto err_charged;
 	ret = ksrv_executor_init(&srv->executor, cfg->name, cfg->unbound);
@@ -397,7 +393,8 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 		goto err_executor;
 	kernel_getsockname(srv->listen, (struct sockaddr *)&srv->addr);
 
-	if (ksrv_acceptor_wanted(cfg)) {
+	ksrv_charge_start(srv);
+	if (ksrv_acceptor_wanted(srv)) {
 		ret = ksrv_acceptor_start(srv);
 		if (ret)
 			goto err_listen;
@@ -412,6 +409,7 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 	return srv;
 
 err_listen:
+	ksrv_charge_stop(srv);
 	sock_release(srv->listen);
 err_executor:
 	ksrv_executor_destroy(&srv->executor);
@@ -490,6 +488,7 @@ out:
 	ksrv_registry_destroy(&srv->conns);
 	ksrv_user_uncharge(srv->user, KSRV_USER_LISTENERS);
 	ksrv_user_put(srv->user);
+	ksrv_charge_stop(srv);
 	if (srv->cfg.udp)
 		pr_info("%s: stopped UDP %pISpc\n", srv->cfg.name, &srv->addr);
 	kfree(srv);

@@ -90,18 +90,19 @@ void ksrv_stats_show(struct seq_file *m, const struct ksrv_stats *stats)
  *	@stats
  * @nr_names: how many there are
  * @udp: a UDP listener's counters
+ * @gfp: GFP_KERNEL_ACCOUNT to charge them to the calling task
  *
  * Return: 0, or -ENOMEM after one error line.
  */
 int ksrv_stats_init(struct ksrv_stats *stats, const char *name,
-		    const char * const *names, unsigned int nr_names, bool udp)
+		    const char * const *names, unsigned int nr_names, bool udp,
+		    gfp_t gfp)
 {
 	stats->names = names;
 	stats->nr = KSRV_STAT_NR + nr_names;
 	stats->udp = udp;
-	/* Charged to the task that adds the listener, as the listener is. */
 	stats->cpu = __alloc_percpu_gfp(stats->nr * sizeof(u64),
-					__alignof__(u64), GFP_KERNEL_ACCOUNT);
+					__alignof__(u64), gfp);
 	if (!stats->cpu) {
 		pr_err("%s: cannot allocate counters\n", name);
 		return -ENOMEM;

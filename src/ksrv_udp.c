@@ -158,8 +158,8 @@ int ksrv_udp_start(struct ksrv_service *srv)
 {
 	int ret;
 
-	/* Charged to the task that adds the listener: 64 KiB a listener. */
-	srv->udp.buf = kvmalloc(KSRV_UDP_MAX, GFP_KERNEL_ACCOUNT);
+	/* 64 KiB a listener: charged to whoever added it over netlink. */
+	srv->udp.buf = kvmalloc(KSRV_UDP_MAX, ksrv_config_gfp(&srv->cfg));
 	if (!srv->udp.buf)
 		return -ENOMEM;
 	ret = ksrv_bind_udp(&srv->cfg, &srv->udp.sock);

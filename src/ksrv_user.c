@@ -12,6 +12,10 @@
  * Listeners of namespaces the initial user namespace owns are the host
  * admin's and have no budget.
  *
+ * Namespaces that root made (a container runtime's) are root's only in
+ * name: each top-level one of those is a budget of its own, rather than
+ * all containers sharing uid 0's.
+ *
  * A budget counts listeners, connections and connection threads; each is
  * bounded by a parameter of ksrv.ko that the admin may change at any time
  * (/sys/module/ksrv/parameters/max_user_*). Lowering one refuses new
@@ -56,12 +60,13 @@ static const char * const ksrv_user_param[KSRV_USER_NR] = {
 static DEFINE_HASHTABLE(ksrv_users, 6);
 static DEFINE_MUTEX(ksrv_users_lock);	/* ksrv_users and every ref */
 
-/* The uid, in the initial user namespace, who owns @ns's tree. */
-static kuid_t ksrv_user_owner(const struct user_namespace *ns)
+/* The outermost user namespace above @ns (not the initial one). */
+static const struct user_namespace *
+ksrv_user_top(const struct user_namespace *ns)
 {
 	while (ns->parent != &init_user_ns)
 		ns = ns->parent;
-	return ns->owner;
+	return ns;
 }
 
 /**
@@ -73,16 +78,21 @@ static kuid_t ksrv_user_owner(const struct user_namespace *ns)
  */
 struct ksrv_user *ksrv_user_get(const struct net *net)
 {
+	const struct user_namespace *top;
 	struct ksrv_user *user;
 	kuid_t uid;
 
 	if (net->user_ns == &init_user_ns)
 		return NULL;
-	uid = ksrv_user_owner(net->user_ns);
+	top = ksrv_user_top(net->user_ns);
+	uid = top->owner;
+	/* Root's namespace trees are told apart; a user's are all one. */
+	if (!uid_eq(uid, GLOBAL_ROOT_UID))
+		top = NULL;
 
 	mutex_lock(&ksrv_users_lock);
 	hash_for_each_possible(ksrv_users, user, node, __kuid_val(uid)) {
-		if (uid_eq(user->uid, uid)) {
+		if (uid_eq(user->uid, uid) && user->top == top) {
 			user->ref++;
 			goto out;
 		}
@@ -94,6 +104,7 @@ struct ksrv_user *ksrv_user_get(const struct net *net)
 		goto out;
 	}
 	user->uid = uid;
+	user->top = top;
 	user->ref = 1;
 	hash_add(ksrv_users, &user->node, __kuid_val(uid));
 out:
@@ -141,9 +152,11 @@ bool ksrv_user_charge(struct ksrv_user *user, enum ksrv_user_res res)
 	max = READ_ONCE(ksrv_max_user[res]);
 	n = atomic_read(&user->count[res]);
 	do {
-		if (n >= max) {
-			pr_warn_ratelimited("ksrv: uid %u is at its %s (%u)\n",
+		/* Unsigned: a count that ever went wrong refuses, not wraps. */
+		if ((unsigned int)n >= max || n == INT_MAX) {
+			pr_warn_ratelimited("ksrv: uid %u%s is at its %s (%u)\n",
 					    __kuid_val(user->uid),
+					    user->top ? " (one of its namespaces)" : "",
 					    ksrv_user_param[res], max);
 			return false;
 		}
