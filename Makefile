@@ -4,6 +4,7 @@
 # make run      boot a QEMU guest with both servers, ports forwarded to the host
 # make test     run the test suite in a QEMU guest
 # make test-debug  the same on a KASAN/lockdep/kmemleak kernel built from source
+# make test-kcsan  the same on a KCSAN (data-race detector) kernel built alike
 # make bench    benchmark against user-space servers (QUICK=1: a small run;
 #               REPS=5: repetitions per cell): wall-clock, 2 vCPUs
 # make bench MODE=icount  the deterministic headline: 1 vCPU, QEMU -icount,
@@ -53,6 +54,9 @@ tools:
 
 test-debug:
 	tests/qemu/vm.sh test-debug
+
+test-kcsan:
+	tests/qemu/vm.sh test-kcsan
 
 test:
 	tests/qemu/vm.sh test
@@ -123,5 +127,5 @@ clean:
 	done
 	rm -rf build
 
-.PHONY: all modules samples tools test test-debug bench run check version kver-ok \
+.PHONY: all modules samples tools test test-debug test-kcsan bench run check version kver-ok \
 	install install-tools dkms-src dkms-install dkms-remove clean

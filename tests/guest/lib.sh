@@ -11,6 +11,46 @@ KERNEL_BUGS="$KERNEL_BUG_REPORTS|Call Trace"
 # The debug kernel (tests/qemu/kernel/) has kmemleak and fault injection.
 DEBUG_KERNEL=0
 [ -e /sys/kernel/debug/kmemleak ] && DEBUG_KERNEL=1
+# The KCSAN kernel (make test-kcsan) reports data races.
+KCSAN_KERNEL=0
+[ -e /sys/kernel/debug/kcsan ] && KCSAN_KERNEL=1
+KCSAN_ELSEWHERE=/tmp/kcsan-elsewhere.log
+
+# kernel_log: the kernel's log, less the KCSAN reports whose stacks name
+# none of our modules: those are races between parts of the kernel that
+# are not ours to fix, kept in $KCSAN_ELSEWHERE under the test's name and
+# summed up at the end. A report naming one of our modules stays, and
+# fails the test like any other.
+kernel_log() {
+	if [ $KCSAN_KERNEL = 0 ]; then
+		dmesg
+		return
+	fi
+	dmesg | awk -v elsewhere="$KCSAN_ELSEWHERE" -v test="$name" '
+		/BUG: KCSAN:/ { inrep = 1; ours = 0; buf = $0; next }
+		inrep && /={20}/ {
+			if (ours)
+				print buf
+			else
+				print "[" test "] " buf >>elsewhere
+			inrep = 0
+		}
+		inrep {
+			buf = buf "\n" $0
+			if ($0 ~ /\[(ksrv|ksrv_kunit|echo_async|echo_sync|discard)\]/)
+				ours = 1
+			next
+		}
+		{ print }'
+}
+
+# kcsan_summary: one line per distinct KCSAN report outside our modules.
+kcsan_summary() {
+	[ $KCSAN_KERNEL = 1 ] && [ -s $KCSAN_ELSEWHERE ] || return 0
+	echo "KCSAN: $(grep -c 'BUG: KCSAN:' $KCSAN_ELSEWHERE) reports outside our modules (not failed on):"
+	sed -n 's/^\[\([^]]*\)\].*BUG: KCSAN: \(.*\)/\2 (\1)/p' $KCSAN_ELSEWHERE |
+		sort | uniq -c | sort -rn | sed 's/^/    /'
+}
 
 npass=0
 nfail=0
@@ -217,7 +257,7 @@ run_test() {
 	hung=0
 	grep -q "^FAIL: hung" /tmp/test.log && hung=1
 	[ $hung = 1 ] || cleanup >>/tmp/test.log 2>&1
-	if dmesg | grep -E "$KERNEL_BUGS" >/tmp/bugs.log; then
+	if kernel_log | grep -E "$KERNEL_BUGS" >/tmp/bugs.log; then
 		echo "FAIL: the kernel reported a bug:" >>/tmp/test.log
 		rc=1
 	fi

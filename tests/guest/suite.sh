@@ -1091,7 +1091,7 @@ attack() {
 		 exec sleep 100000" >"/tmp/out.atk.$1" 2>&1 &
 	echo $! >"/tmp/out.atk.$1.pid"
 	wait_for_file "/tmp/out.atk.$1.ready" 300 ||
-		fail "attack $1: $(cat "/tmp/out.atk.$1")"
+		fail "attack $1: $(cat "/tmp/out.atk.$1"; attack_diag "$1")"
 }
 
 # attack_flood NAME SERVICE PORT HELD REFUSED: an attack that adds a
@@ -1107,11 +1107,28 @@ attack_flood() {
 	local pid
 	pid=$(cat "/tmp/out.atk.$1.pid")
 	grep -q "closed_by_peer=$5 ok" "/tmp/out.atk.$1" ||
-		fail "over the budget: $(cat "/tmp/out.atk.$1")"
+		fail "over the budget: $(cat "/tmp/out.atk.$1"; attack_diag "$1" "$2" "$pid")"
 	[ "$(listener_stat "$2" 1 conns "$pid")" = "$4" ] ||
 		fail "$(cat "/proc/$pid/net/$2")"
 	[ "$(listener_stat "$2" 1 over_budget "$pid")" = "$5" ] ||
 		fail "$(cat "/proc/$pid/net/$2")"
+}
+
+# attack_diag NAME [SERVICE PID]: for an attack that went wrong, what its
+# clients said, what its cgroup went through, where the services' threads
+# and the clients are, and SERVICE's counters seen from PID.
+attack_diag() {
+	local t
+	tail -n 5 /tmp/out.atk.$1.* 2>/dev/null
+	echo "--- $ATTACK_CG: memory.current $(cat "$ATTACK_CG/memory.current"), pids.current $(cat "$ATTACK_CG/pids.current")"
+	cat "$ATTACK_CG/memory.events" "$ATTACK_CG/pids.events"
+	head -n 12 "$ATTACK_CG/memory.stat"
+	for t in $(ps -o pid,comm | awk '$2 ~ /^(echo_|kecho-)/ { print $1 }'); do
+		echo "--- $(cat "/proc/$t/comm") ($t): $(cat "/proc/$t/wchan" 2>/dev/null)"
+		head -n 12 "/proc/$t/stack" 2>/dev/null
+	done | head -n 150
+	dmesg | tail -n 40
+	[ -z "${2:-}" ] || cat "/proc/$3/net/$2"
 }
 
 # attack_end PID: kill the attack's holder and its clients, whose
@@ -1136,14 +1153,13 @@ cg_settled() {
 	[ "$a" = "$b" ] && [ "$b" -lt 1048576 ]
 }
 
-THREADS]|THREADS]: what the attack made the whole
+# report WHAT HOST_KB [xN|THREADS]: what the attack made the whole
 # guest spend against what its cgroup, which started empty, is charged.
 # The host's growth must be within 1.5x of that (xN: N tenths); with
-# THREADS connection
-# threads, whose stacks and task structures the kernel does not let a
-# module charge (kthreadd allocates them), what was not charged must
-# instead stay within 96 kB a thread (about 43 are measured): the budget,
-# max_user_threads, is what bounds them.
+# THREADS connection threads, whose stacks and task structures the kernel
+# does not let a module charge (kthreadd allocates them), what was not
+# charged must instead stay within 96 kB a thread (about 43 are
+# measured): the budget, max_user_threads, is what bounds them.
 report() {
 	local cg=$(($(cat "$ATTACK_CG/memory.current") / 1024))
 	echo "info: $1: host +$2 kB, charged to the attacker's cgroup $cg kB"
@@ -1493,7 +1509,7 @@ t_bench_smoke() {
 	done
 }
 
-echo "kecho suite on $(uname -r), $(nproc) CPUs, seed $SEED, debug kernel: $DEBUG_KERNEL"
+echo "kecho suite on $(uname -r), $(nproc) CPUs, seed $SEED, debug kernel: $DEBUG_KERNEL, KCSAN: $KCSAN_KERNEL"
 for srv in "echo_sync 8080" "echo_async 8081"; do
 	set -- $srv
 	tests="echo_small echo_random half_close urgent concurrent_500"
@@ -1534,4 +1550,5 @@ run_test echo_sync.burst_2000 t_sync_burst
 run_test both_loaded t_both_loaded
 run_test bench_smoke t_bench_smoke
 
+kcsan_summary
 echo "$npass passed, $nfail failed"

@@ -3,7 +3,8 @@
 #
 # Build the modules and tools, boot a Debian kernel under QEMU (TCG), and
 # either run the test suite in the guest (vm.sh test), run it on the debug
-# kernel built by debug-kernel.sh (vm.sh test-debug), or give the user a
+# kernel built by debug-kernel.sh (vm.sh test-debug) or on its KCSAN
+# sibling (vm.sh test-kcsan), or give the user a
 # guest with both servers loaded and ports forwarded (vm.sh run), or run
 # the benchmark and write bench/results/ (vm.sh bench; QUICK=1: small;
 # QUICK=mem: only memory per idle connection and the profile; QUICK=matrix:
@@ -29,7 +30,7 @@
 # Environment: KVER (kernel versions to test, e.g. "6.1.0-56-amd64"; default:
 # the one linux-headers-amd64 points at and the newest 6.12 of bookworm's
 # security archive; bench and run use the first), KECHO_CACHE, VM_TIMEOUT (seconds,
-# default 2400; 3600 for test-debug; 5400 for MODE=icount), VM_SMP (default 2; MODE=icount: 1),
+# default 2400; 3600 for test-debug and test-kcsan; 5400 for MODE=icount), VM_SMP (default 2; MODE=icount: 1),
 # VM_MEM (default 2G), SUITE_FILTER (run only tests whose name matches this extended regex), TEST_TIMEOUT
 # (seconds one test may take in the guest before it counts as hung), FUZZ_MSGS
 # (messages ctl.nlfuzz sends, default 100000; 50000 on the debug kernel);
@@ -214,7 +215,7 @@ boot() {
 	# The debug kernel fuzzes at a fifth of the speed (about 200 messages
 	# a second against 1,000).
 	local fuzz=100000
-	[ "$mode" != test-debug ] || fuzz=50000
+	[ "$mode" = test ] || fuzz=50000
 	append="$append fuzz_msgs=${FUZZ_MSGS:-$fuzz}"
 	# Every KASAN report, not only the first of the boot.
 	[ "$mode" = test-debug ] && append="$append kasan_multi_shot"
@@ -330,10 +331,10 @@ need_pkgs qemu-system-x86 busybox-static cpio gzip make gcc libc6-dev \
 	libelf-dev zlib1g-dev jq xz-utils
 [ "$mode" != bench ] || need_pkgs gnuplot-nox python3 linux-perf
 mkdir -p "$cache" "$build"
-if [ "$mode" = test-debug ]; then
-	# The whole suite takes about 42 minutes on this kernel.
+if [ "$mode" = test-debug ] || [ "$mode" = test-kcsan ]; then
+	# The whole suite takes about 42 minutes on the debug kernel.
 	timeout_s=${VM_TIMEOUT:-3600}
-	kdir=$("$top/tests/qemu/debug-kernel.sh")
+	kdir=$("$top/tests/qemu/debug-kernel.sh" "${mode#test-}")
 	kver=$(cat "$kdir/include/config/kernel.release")
 	vmlinuz=$kdir/arch/x86/boot/bzImage
 	build_all
