@@ -430,7 +430,7 @@ int ksrv_nl_conn_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 }
 
 /* The spec's kernel-policy, per-op: one policy per command. */
-const struct genl_ops ksrv_nl_ops[] = {
+const struct genl_ops ksrv_nl_ops[4] = {
 	{
 		.cmd = KSRV_CMD_LISTENER_ADD,
 		.doit = ksrv_nl_listener_add_doit,
