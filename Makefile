@@ -9,7 +9,10 @@
 #               REPS=5: repetitions per cell): wall-clock, 2 vCPUs
 # make bench MODE=icount  the deterministic headline: 1 vCPU, QEMU -icount,
 #               req/s and MB/s from instructions executed, not host time
-# make check    checkpatch --strict, a W=1 build and a sparse build
+# make check    checkpatch --strict, a W=1 build and a sparse build; the
+#               netlink spec against what the kernel's generator makes of it
+# make regen    regenerate src/uapi/ksrv.h and src/ksrv_nl_gen.h from
+#               Documentation/netlink/specs/ksrv.yaml (tests/host/ynl-regen.sh)
 # make install  install the modules into KDIR's kernel's extra/, then depmod,
 #               and kechoctl into /usr/local/sbin (INSTALL_MOD_PATH= stages
 #               both under another root; install-tools: kechoctl alone)
@@ -70,6 +73,9 @@ run:
 check:
 	tests/host/check.sh
 
+regen:
+	tests/host/ynl-regen.sh
+
 version:
 	@echo $(KECHO_VERSION)
 
@@ -127,5 +133,5 @@ clean:
 	done
 	rm -rf build
 
-.PHONY: all modules samples tools test test-debug test-kcsan bench run check version kver-ok \
+.PHONY: all modules samples tools test test-debug test-kcsan bench run check regen version kver-ok \
 	install install-tools dkms-src dkms-install dkms-remove clean

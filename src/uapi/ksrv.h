@@ -1,21 +1,22 @@
 /* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
-/*
- * The "ksrv" generic netlink family: listeners of in-kernel services,
- * added, removed and listed at run time, per network namespace.
- *
- * Described by Documentation/netlink/specs/ksrv.yaml; keep the two in step.
- */
-#ifndef _UAPI_KSRV_H
-#define _UAPI_KSRV_H
+/* Do not edit directly, auto-generated from: */
+/*	Documentation/netlink/specs/ksrv.yaml */
+/* YNL-GEN uapi header */
+
+#ifndef _UAPI_LINUX_KSRV_H
+#define _UAPI_LINUX_KSRV_H
 
 #define KSRV_FAMILY_NAME	"ksrv"
 #define KSRV_FAMILY_VERSION	1
 
-/* A service's name, with its NUL. */
 #define KSRV_SERVICE_NAME_LEN	16
-/* An address literal, with its NUL (INET6_ADDRSTRLEN). */
 #define KSRV_ADDR_LEN		46
 
+/**
+ * enum ksrv_proto - The transport protocol of a listener.
+ * @KSRV_PROTO_TCP: TCP; connections are accepted and counted.
+ * @KSRV_PROTO_UDP: UDP; datagrams are answered one by one.
+ */
 enum ksrv_proto {
 	KSRV_PROTO_TCP = 1,
 	KSRV_PROTO_UDP,
@@ -68,4 +69,4 @@ enum {
 	KSRV_CMD_MAX = (__KSRV_CMD_MAX - 1)
 };
 
-#endif /* _UAPI_KSRV_H */
+#endif /* _UAPI_LINUX_KSRV_H */

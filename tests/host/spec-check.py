@@ -1,21 +1,28 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""spec-check: the "ksrv" netlink spec against the code written by hand.
+"""spec-check: the "ksrv" family's hand-written kernel tables against the
+kernel's generator.
 
-  tests/host/spec-check.py [--spec FILE] [--header FILE] [--netlink FILE]
+  tests/host/spec-check.py --generated FILE [--spec FILE] [--header FILE]
+                           [--netlink FILE]
 
-Documentation/netlink/specs/ksrv.yaml describes the family; nothing
-generates src/uapi/ksrv.h or the kernel's policies from it (the kernels we
-build for have no ynl-gen), so this checks that they still agree:
+src/uapi/ksrv.h and src/ksrv_nl_gen.h are the generator's output, and make
+check diffs them (tests/host/ynl-regen.sh). What it cannot render for 6.1
+is the per-op op table of a family with dump-only commands, so
+src/ksrv_netlink.c writes the policies and the table itself. This checks:
 
-  header   every definition, attribute set and the operations map, in
-           order and value, to the header's constants and enums, with the
-           C names the spec's prefixes give (as ynl-gen would name them)
-  kernel   if src/ksrv_netlink.c exists: each nla_policy array's entries
-           have the spec's type, range and length, and each genl op its
-           flags, handlers and the request attributes in its policy. This
-           reads C with regular expressions: best effort, and a line it
-           cannot read is reported rather than passed over.
+  kernel   the policies and op table of src/ksrv_netlink.c (struct
+           genl_ops, one entry per command) against those the generator
+           renders for the spec with split ops (FILE, from ynl-regen.sh -s:
+           one entry per command and mode): the same commands, handlers
+           (by name: ksrv_nl_gen.h declares them), flags, policy names,
+           maxattr, and in each policy the same attributes, each with the
+           same type and the same accepted values or length. Both sides are
+           C, read with the same regular expressions: best effort, and an
+           entry it cannot read is reported rather than passed over.
+  spec     what neither the schema nor the generator checks: attribute
+           names unique in a set, a pad attribute in a set with u64s (for
+           nla_put_u64_64bit()), min and max within the attribute's type.
 
 Prints one line per mismatch and exits 1, or prints "spec-check: ok".
 Needs python3-yaml.
@@ -41,10 +48,6 @@ problems = []
 
 def bad(msg):
     problems.append(msg)
-
-
-def c_upper(name):
-    return name.upper().replace('-', '_')
 
 
 def read(path):
@@ -135,106 +138,40 @@ def braced(text, start):
     raise ValueError('unbalanced braces')
 
 
-# ---- the header ----
+def fields_of(init):
+    """{field: text} of a designated initializer's '.field = value's."""
+    fields = {}
+    for item in split_top(init):
+        m = re.fullmatch(r'\.(\w+)\s*=\s*(.+)', item, re.S)
+        if not m:
+            raise ValueError(f'cannot read "{" ".join(item.split())}"')
+        fields[m.group(1)] = ' '.join(m.group(2).split())
+    return fields
 
-class Header:
-    def __init__(self, path):
-        text = strip_comments(read(path))
-        self.names = dict(LIMITS)
-        self.strings = {}
-        self.enums = []         # [(enum name or None, [(member, value)])]
-        for m in re.finditer(r'^[ \t]*#[ \t]*define[ \t]+(\w+)[ \t]+(.+)$',
-                             text, re.M):
-            name, val = m.group(1), m.group(2).strip()
-            if val.startswith('"'):
-                self.strings[name] = val.strip('"')
-                continue
-            try:
-                self.names[name] = c_eval(val, self.names)
-            except ValueError:
-                pass
-        for m in re.finditer(r'\benum\s*(\w*)\s*\{(.*?)\}\s*;', text, re.S):
-            members, value = [], -1
-            for item in split_top(m.group(2)):
-                name, _, expr = item.partition('=')
-                name = name.strip()
-                value = c_eval(expr, self.names) if expr else value + 1
-                self.names[name] = value
-                members.append((name, value))
-            self.enums.append((m.group(1) or None, members))
 
-    def enum(self, name=None, prefix=None):
-        """An enum by its name, or the one whose first member has prefix."""
-        for ename, members in self.enums:
-            if name and ename == name:
-                return members
-            if not name and members and members[0][0].startswith(prefix):
-                return members
-        return None
+# ---- the uAPI header's names, for the C expressions ----
+
+def header_names(path):
+    text = strip_comments(read(path))
+    names = dict(LIMITS)
+    for m in re.finditer(r'^[ \t]*#[ \t]*define[ \t]+(\w+)[ \t]+(.+)$',
+                         text, re.M):
+        try:
+            names[m.group(1)] = c_eval(m.group(2), names)
+        except ValueError:
+            pass
+    for m in re.finditer(r'\benum\s*\w*\s*\{(.*?)\}\s*;', text, re.S):
+        value = -1
+        for item in split_top(m.group(1)):
+            name, _, expr = item.partition('=')
+            value = c_eval(expr, names) if expr else value + 1
+            names[name.strip()] = value
+    return names
 
 
 # ---- the spec ----
 
-class Spec:
-    def __init__(self, path):
-        self.y = yaml.safe_load(read(path))
-        self.family = self.y['name']
-        self.consts, self.enums, self.sets, self.attrs = {}, {}, {}, {}
-        for d in self.y.get('definitions', []):
-            if d['type'] == 'const':
-                self.consts[d['name']] = d
-            else:
-                self.enums[d['name']] = d
-        for s in self.y['attribute-sets']:
-            self.sets[s['name']] = s
-        for s in self.y['attribute-sets']:
-            if 'subset-of' in s:
-                continue
-            s['_prefix'] = c_upper(s.get('name-prefix',
-                                         f"{self.family}-a-{s['name']}-"
-                                         if s['name'] != self.family else
-                                         f"{self.family}-a-"))
-            value = 0
-            for a in s['attributes']:
-                value = a.get('value', value + 1)
-                a['_value'] = value
-                a['_c'] = s['_prefix'] + c_upper(a['name'])
-                a['_set'] = s['name']
-                self.attrs[a['_c']] = a
-        ops = self.y['operations']
-        self.op_prefix = c_upper(ops.get('name-prefix',
-                                         f'{self.family}-cmd-'))
-        self.ops, value = {}, 0
-        for op in ops['list']:
-            value = op.get('value', value + 1)
-            op['_value'] = value
-            op['_c'] = self.op_prefix + c_upper(op['name'])
-            self.ops[op['_c']] = op
-
-    def enum_values(self, d):
-        start = d.get('value-start', 0)
-        out = []
-        for i, e in enumerate(d['entries']):
-            name = e if isinstance(e, str) else e['name']
-            if d['type'] == 'flags':
-                value = 1 << (start + i)
-            else:
-                value = start + i
-            if isinstance(e, dict) and 'value' in e:
-                value = e['value']
-            out.append((name, value))
-        return out
-
-    def limit(self, value, names):
-        """A check's limit: a number, u16-max and the like, or a const."""
-        if isinstance(value, int):
-            return value
-        m = re.fullmatch(r'([su])(8|16|32|64)-(min|max)', value)
-        if m:
-            return type_range(m.group(1) + m.group(2))[m.group(3) == 'max']
-        if value in self.consts:
-            return self.consts[value]['value']
-        return c_eval(c_upper(value), names)
+INT_TYPES = {'u8', 'u16', 'u32', 'u64', 's8', 's16', 's32', 's64'}
 
 
 def type_range(t):
@@ -244,157 +181,47 @@ def type_range(t):
     return (0, (1 << bits) - 1)
 
 
-INT_TYPES = {'u8', 'u16', 'u32', 'u64', 's8', 's16', 's32', 's64'}
+def check_spec(path):
+    y = yaml.safe_load(read(path))
+    consts = {d['name']: d['value'] for d in y.get('definitions', [])
+              if d['type'] == 'const'}
 
+    def limit(value):
+        if isinstance(value, int):
+            return value
+        m = re.fullmatch(r'([su])(8|16|32|64)-(min|max)', value)
+        if m:
+            return type_range(m.group(1) + m.group(2))[m.group(3) == 'max']
+        return consts.get(value)
 
-def spec_self_check(spec):
-    """What the spec says about itself must hold before it is compared."""
-    for s in spec.sets.values():
+    for s in y['attribute-sets']:
         names = [a['name'] for a in s['attributes']]
         if len(set(names)) != len(names):
             bad(f"spec: set {s['name']}: an attribute name repeats")
-        if any(a.get('type') == 'u64' for a in s['attributes']) and \
-           'pad' not in [a.get('type') for a in s['attributes']]:
+        types = [a.get('type') for a in s['attributes']]
+        if 'u64' in types and 'pad' not in types:
             bad(f"spec: set {s['name']}: u64 attributes but no pad "
                 "attribute for nla_put_u64_64bit()")
         for a in s['attributes']:
-            where = f"spec: {s['name']}.{a['name']}"
-            if a.get('nested-attributes', s['name']) not in spec.sets:
-                bad(f"{where}: no attribute set "
-                    f"{a['nested-attributes']}")
-            if a.get('enum') and a['enum'] not in spec.enums:
-                bad(f"{where}: no enum {a['enum']}")
             checks = a.get('checks', {})
-            if a.get('type') in INT_TYPES:
-                lo, hi = type_range(a['type'])
-                for k in ('min', 'max'):
-                    v = spec.limit(checks[k], {}) if k in checks else None
-                    if v is not None and not lo <= v <= hi:
-                        bad(f"{where}: {k} {v} does not fit {a['type']}")
-            elif set(checks) & {'min', 'max'}:
-                bad(f"{where}: min/max on a {a.get('type')}")
-    for op in spec.ops.values():
-        aset = spec.sets.get(op.get('attribute-set'))
-        for mode in ('do', 'dump'):
-            for part in ('request', 'reply'):
-                attrs = op.get(mode, {}).get(part, {}).get('attributes', [])
-                for name in attrs:
-                    if not aset or name not in [a['name'] for a in
-                                                aset['attributes']]:
-                        bad(f"spec: {op['name']} {mode} {part}: no "
-                            f"attribute {name} in set "
-                            f"{op.get('attribute-set')}")
+            if a.get('type') not in INT_TYPES:
+                continue
+            lo, hi = type_range(a['type'])
+            for k in ('min', 'max'):
+                v = limit(checks[k]) if k in checks else None
+                if v is not None and not lo <= v <= hi:
+                    bad(f"spec: {s['name']}.{a['name']}: {k} {v} does not "
+                        f"fit {a['type']}")
 
 
-def compare_enum(what, want, have):
-    """want and have: [(C name, value)], in order."""
-    for i in range(max(len(want), len(have))):
-        w = want[i] if i < len(want) else None
-        h = have[i] if i < len(have) else None
-        if w == h:
-            continue
-        if not h:
-            bad(f'{what}: {w[0]} = {w[1]} is missing from the header')
-        elif not w:
-            bad(f'{what}: the header has {h[0]} = {h[1]}, the spec not')
-        else:
-            bad(f'{what}: spec {w[0]} = {w[1]}, header {h[0]} = {h[1]}')
+# ---- the kernel's policies and ops, in C ----
 
-
-def check_counted(what, members, prefix, cnt, mx):
-    """Strips and checks the __X_MAX and X_MAX the header ends with."""
-    names = dict(members)
-    rest = [m for m in members if m[0] not in (cnt, mx)]
-    last = rest[-1][1] if rest else 0
-    if cnt not in names:
-        bad(f'{what}: the header has no {cnt}')
-    elif names[cnt] != last + 1:
-        bad(f'{what}: {cnt} is {names[cnt]}, not {last + 1}')
-    if mx not in names:
-        bad(f'{what}: the header has no {mx}')
-    elif names[mx] != last:
-        bad(f'{what}: {mx} is {names[mx]}, not {last}')
-    return rest
-
-
-def check_header(spec, hdr):
-    fam = c_upper(spec.family)
-    key = spec.y.get('c-family-name', f'{fam}_FAMILY_NAME')
-    if hdr.strings.get(key) != spec.family:
-        bad(f'header: {key} is not "{spec.family}"')
-    key = spec.y.get('c-version-name', f'{fam}_FAMILY_VERSION')
-    if hdr.names.get(key) != spec.y.get('version', 1):
-        bad(f"header: {key} is not {spec.y.get('version', 1)}")
-
-    for d in spec.consts.values():
-        if 'header' in d:
-            continue
-        name = c_upper(f"{spec.family}-{d['name']}")
-        if hdr.names.get(name) != d['value']:
-            bad(f"const {d['name']}: {name} is "
-                f"{hdr.names.get(name, 'missing')}, the spec says "
-                f"{d['value']}")
-    for d in spec.enums.values():
-        if 'header' in d:
-            continue
-        prefix = c_upper(d.get('name-prefix', f"{spec.family}-{d['name']}-"))
-        ename = d.get('enum-name',
-                      f"{spec.family}-{d['name']}").replace('-', '_')
-        members = hdr.enum(name=ename)
-        if members is None:
-            bad(f"enum {d['name']}: the header has no enum {ename}")
-            continue
-        if d.get('render-max'):
-            members = check_counted(f"enum {d['name']}", members, prefix,
-                                    f'__{prefix}MAX', f'{prefix}MAX')
-        compare_enum(f"enum {d['name']}", [(prefix + c_upper(n), v)
-                                           for n, v in spec.enum_values(d)],
-                     members)
-
-    for s in spec.sets.values():
-        if 'subset-of' in s:
-            continue
-        what, prefix = f"attribute set {s['name']}", s['_prefix']
-        members = hdr.enum(name=s.get('enum-name'), prefix=prefix)
-        if members is None:
-            bad(f'{what}: the header has no enum of {prefix}*')
-            continue
-        members = check_counted(what, members, prefix,
-                                c_upper(s.get('attr-cnt-name',
-                                              f'__{prefix}MAX')),
-                                c_upper(s.get('attr-max-name',
-                                              f'{prefix}MAX')))
-        compare_enum(what, [(a['_c'], a['_value']) for a in s['attributes']],
-                     members)
-
-    ops = spec.y['operations']
-    prefix = spec.op_prefix
-    members = hdr.enum(name=ops.get('enum-name'), prefix=prefix)
-    if members is None:
-        bad(f'operations: the header has no enum of {prefix}*')
-        return
-    members = check_counted('operations', members, prefix,
-                            c_upper(ops.get('cmd-cnt-name',
-                                            f'__{prefix}MAX')),
-                            c_upper(ops.get('cmd-max-name', f'{prefix}MAX')))
-    compare_enum('operations', [(op['_c'], op['_value'])
-                                for op in spec.ops.values()], members)
-
-
-# ---- the kernel's policies and ops ----
-
-NLA_TYPES = {
-    'u8': {'NLA_U8'}, 'u16': {'NLA_U16'}, 'u32': {'NLA_U32'},
-    'u64': {'NLA_U64'}, 's8': {'NLA_S8'}, 's16': {'NLA_S16'},
-    's32': {'NLA_S32'}, 's64': {'NLA_S64'}, 'uint': {'NLA_UINT'},
-    'sint': {'NLA_SINT'}, 'flag': {'NLA_FLAG'}, 'binary': {'NLA_BINARY'},
-    'string': {'NLA_NUL_STRING', 'NLA_STRING'},
-    'nest': {'NLA_NESTED', 'NLA_NESTED_ARRAY'},
-}
+NLA_INT = {f'NLA_{t.upper()}': t for t in INT_TYPES}
 
 
 def parse_policy(value, names, ranges):
-    """{type, min, max, len} of one nla_policy initializer."""
+    """{type, min, max} or {type, len} of one nla_policy initializer,
+    with what C leaves out filled in: what the kernel then accepts."""
     v = ' '.join(value.split())
     m = re.fullmatch(r'NLA_POLICY_(\w+)\s*\((.*)\)', v)
     if m:
@@ -406,152 +233,208 @@ def parse_policy(value, names, ranges):
                 p['min'], p['max'] = (c_eval(a, names) for a in args[1:])
             else:
                 p[kind.lower()] = c_eval(args[1], names)
-            return p
-        if kind in ('FULL_RANGE', 'FULL_RANGE_SIGNED') and len(args) == 2:
+        elif kind in ('FULL_RANGE', 'FULL_RANGE_SIGNED') and len(args) == 2:
             name = args[1].lstrip('&').strip()
             if name not in ranges:
                 raise ValueError(f'no range validation {name}')
-            return dict(ranges[name], type=args[0])
-        if kind in ('NESTED', 'NESTED_ARRAY'):
-            return {'type': 'NLA_' + kind}
-        if kind in ('EXACT_LEN', 'MAX_LEN', 'MIN_LEN'):
-            return {'type': 'NLA_BINARY', 'len': c_eval(args[-1], names)}
-        raise ValueError(f'cannot read "{v}"')
-    if v.startswith('{'):
-        fields = {}
-        for item in split_top(v[1:-1]):
-            fm = re.fullmatch(r'\.(\w+)\s*=\s*(.+)', item)
-            if not fm:
-                raise ValueError(f'cannot read "{v}"')
-            fields[fm.group(1)] = fm.group(2).strip()
-        p = {'type': fields.get('type', 'NLA_UNSPEC')}
-        for k in ('len', 'min', 'max'):
-            if k in fields:
-                p[k] = c_eval(fields[k], names)
-        return p
-    raise ValueError(f'cannot read "{v}"')
-
-
-def check_policy_entry(spec, where, a, p, names):
-    t = a.get('type')
-    if p['type'] not in NLA_TYPES.get(t, set()):
-        bad(f"{where}: {p['type']}, the spec's type is {t}")
-        return
-    checks = a.get('checks', {})
-    if t in INT_TYPES:
-        lo, hi = type_range(t)
-        want = [lo, hi]
-        if a.get('enum') in spec.enums:
-            vals = [v for _, v in spec.enum_values(spec.enums[a['enum']])]
-            want = [min(vals), max(vals)]
-        for i, k in enumerate(('min', 'max')):
-            if k in checks:
-                want[i] = spec.limit(checks[k], names)
-        have = [p.get('min', lo), p.get('max', hi)]
-        if have != want:
-            bad(f'{where}: accepts {have[0]}..{have[1]}, the spec '
-                f'{want[0]}..{want[1]}')
-    elif t in ('string', 'binary'):
-        want = checks.get('max-len', checks.get('exact-len'))
-        want = spec.limit(want, names) if want is not None else 0
-        if p.get('len', 0) != want:
-            bad(f"{where}: length {p.get('len', 0) or 'unlimited'}, the "
-                f"spec's max-len {want or 'unlimited'}")
-
-
-def check_kernel(spec, hdr, path):
-    text = strip_comments(read(path))
-    names = dict(hdr.names)
-    ranges = {}
-    for m in re.finditer(r'struct\s+netlink_range_validation(?:_signed)?\s+'
-                         r'(\w+)\s*=\s*\{(.*?)\}\s*;', text, re.S):
-        r = {'min': 0, 'max': 0}        # what C leaves out is 0
-        for item in split_top(m.group(2)):
-            fm = re.fullmatch(r'\.(min|max)\s*=\s*(.+)', item, re.S)
-            if fm:
-                r[fm.group(1)] = c_eval(fm.group(2), names)
-        ranges[m.group(1)] = r
-
-    policies = {}
-    for m in re.finditer(r'struct\s+nla_policy\s+(\w+)\s*\[[^\]]*\]\s*=\s*'
-                         r'(?=\{)', text):
-        pol, body = m.group(1), braced(text, m.end())
-        policies[pol] = set()
-        keys = list(re.finditer(r'\[\s*(\w+)\s*\]\s*=', body))
-        for i, k in enumerate(keys):
-            end = keys[i + 1].start() if i + 1 < len(keys) else len(body)
-            value = body[k.end():end].strip().rstrip(',').strip()
-            where = f'{os.path.basename(path)}: {pol}[{k.group(1)}]'
-            a = spec.attrs.get(k.group(1))
-            if not a:
-                bad(f'{where}: not an attribute of the spec')
-                continue
-            policies[pol].add(a['_c'])
-            try:
-                p = parse_policy(value, names, ranges)
-            except ValueError as e:
-                bad(f'{where}: {e}')
-                continue
-            check_policy_entry(spec, where, a, p, names)
-    if not policies:
-        print(f'spec-check: note: no nla_policy arrays in {path}')
-
-    seen = set()
-    for m in re.finditer(r'struct\s+genl_(small_|split_)?ops\s+\w+\s*'
-                         r'\[[^\]]*\]\s*=\s*(?=\{)', text):
-        split = m.group(1) == 'split_'
-        for item in split_top(braced(text, m.end())):
-            if not item.startswith('{'):
-                continue
-            fields = {}
-            for f in split_top(item[1:-1]):
-                fm = re.fullmatch(r'\.(\w+)\s*=\s*(.+)', f, re.S)
-                if fm:
-                    fields[fm.group(1)] = ' '.join(fm.group(2).split())
-            cmd = fields.get('cmd')
-            op = spec.ops.get(cmd)
-            where = f'{os.path.basename(path)}: op {cmd}'
-            if not op:
-                bad(f'{where}: not an operation of the spec')
-                continue
-            seen.add(cmd)
-            want = op.get('flags', [])
-            for flag, c in (('admin-perm', 'GENL_ADMIN_PERM'),
-                            ('uns-admin-perm', 'GENL_UNS_ADMIN_PERM')):
-                has = bool(re.search(rf'\b{c}\b', fields.get('flags', '')))
-                if (flag in want) != has:
-                    bad(f"{where}: {c} {'set' if has else 'missing'}, the "
-                        f"spec's flags are {want}")
-            mode = None
-            for mode_, handler in (('do', 'doit'), ('dump', 'dumpit')):
-                has = handler in fields
-                # a split op is the do or the dump, not both
-                if (mode_ in op) != has and (has or not split):
-                    bad(f"{where}: .{handler} {'set' if has else 'missing'}"
-                        f", the spec {'has' if mode_ in op else 'has no'} "
-                        f"{mode_}")
-                if has:
-                    mode = mode_
-            pol = fields.get('policy')
-            if pol and mode and pol in policies:
-                req = op.get(mode, {}).get('request', {}).get(
-                    'attributes', [])
-                aset = spec.sets[op['attribute-set']]
-                for name in req:
-                    c = aset['_prefix'] + c_upper(name)
-                    if c not in policies[pol]:
-                        bad(f'{where}: {pol} has no {c}, which the '
-                            f'spec\'s {mode} request carries')
-    if not seen:
-        print(f'spec-check: note: no genl ops read in {path}')
+            p = dict(ranges[name], type=args[0])
+        elif kind in ('NESTED', 'NESTED_ARRAY'):
+            p = {'type': 'NLA_' + kind, 'nested': args[-1]}
+        elif kind in ('EXACT_LEN', 'MAX_LEN', 'MIN_LEN'):
+            p = {'type': 'NLA_BINARY', kind.lower(): c_eval(args[-1], names)}
+        else:
+            raise ValueError(f'cannot read "{v}"')
+    elif v.startswith('{') and v.endswith('}'):
+        fields = fields_of(v[1:-1])
+        p = {'type': fields.pop('type', 'NLA_UNSPEC')}
+        for k, text in fields.items():
+            p[k] = c_eval(text, names) if k in ('len', 'min', 'max') \
+                else text
     else:
-        for cmd in spec.ops:
-            if cmd not in seen:
-                bad(f'{os.path.basename(path)}: no op for {cmd}')
+        raise ValueError(f'cannot read "{v}"')
+    if p['type'] in NLA_INT:
+        lo, hi = type_range(NLA_INT[p['type']])
+        p.setdefault('min', lo)
+        p.setdefault('max', hi)
+    elif 'min' not in p and 'max' not in p:
+        p.setdefault('len', 0)
+    return p
+
+
+class KernelC:
+    """The range validations, nla_policy arrays and genl ops of a file."""
+
+    def __init__(self, path, names):
+        self.file = os.path.basename(path)
+        text = strip_comments(read(path))
+        self.ranges, self.policies, self.ops = {}, {}, []
+        for m in re.finditer(r'struct\s+netlink_range_validation'
+                             r'(?:_signed)?\s+(\w+)\s*=\s*(?=\{)', text):
+            r = {'min': 0, 'max': 0}        # what C leaves out is 0
+            try:
+                for k, v in fields_of(braced(text, m.end())).items():
+                    r[k] = c_eval(v, names)
+            except ValueError as e:
+                bad(f'{self.file}: {m.group(1)}: {e}')
+            self.ranges[m.group(1)] = r
+
+        for m in re.finditer(r'struct\s+nla_policy\s+(\w+)\s*\[([^\]]*)\]'
+                             r'\s*=\s*(?=\{)', text):
+            pol, body = m.group(1), braced(text, m.end())
+            entries = {}
+            keys = list(re.finditer(r'\[\s*(\w+)\s*\]\s*=', body))
+            for i, k in enumerate(keys):
+                end = keys[i + 1].start() if i + 1 < len(keys) else len(body)
+                value = body[k.end():end].strip().rstrip(',').strip()
+                try:
+                    entries[k.group(1)] = parse_policy(value, names,
+                                                       self.ranges)
+                except ValueError as e:
+                    bad(f'{self.file}: {pol}[{k.group(1)}]: {e}')
+            try:
+                size = c_eval(m.group(2), names) if m.group(2).strip() \
+                    else None
+            except ValueError as e:
+                bad(f'{self.file}: {pol}: {e}')
+                size = None
+            self.policies[pol] = {'entries': entries, 'size': size}
+
+        for m in re.finditer(r'struct\s+genl_(small_|split_)?ops\s+(\w+)\s*'
+                             r'\[[^\]]*\]\s*=\s*(?=\{)', text):
+            for item in split_top(braced(text, m.end())):
+                try:
+                    if not item.startswith('{'):
+                        raise ValueError(f'cannot read "{item}"')
+                    fields = fields_of(item.strip()[1:-1])
+                except ValueError as e:
+                    bad(f'{self.file}: {m.group(2)}: {e}')
+                    continue
+                flags = {f.strip() for f in fields.get('flags', '').split('|')
+                         if f.strip()}
+                self.ops.append({
+                    'cmd': fields.get('cmd'),
+                    'doit': fields.get('doit'),
+                    'dumpit': fields.get('dumpit'),
+                    'policy': fields.get('policy'),
+                    'maxattr': fields.get('maxattr'),
+                    'validate': fields.get('validate'),
+                    # which modes an entry serves is doit/dumpit's to say
+                    'flags': {f for f in flags
+                              if not f.startswith('GENL_CMD_CAP_')},
+                    # .start, .done and the like
+                    'other': {k: v for k, v in fields.items() if k not in (
+                        'cmd', 'doit', 'dumpit', 'policy', 'maxattr',
+                        'validate', 'flags')},
+                })
+        if not self.ops:
+            bad(f'{self.file}: no genl ops table read')
+
+
+def by_cmd_and_mode(kc):
+    """{cmd: {'do'/'dump': op entry}}; a genl_ops entry serves both."""
+    out = {}
+    for op in kc.ops:
+        for mode, handler in (('do', 'doit'), ('dump', 'dumpit')):
+            if op[handler]:
+                modes = out.setdefault(op['cmd'], {})
+                if mode in modes:
+                    bad(f"{kc.file}: two {mode} entries for {op['cmd']}")
+                modes[mode] = op
+    return out
+
+
+def describe(p):
+    """One policy entry, as a reader would say it."""
+    text = p['type']
+    if 'min' in p or 'max' in p:
+        text += f" {p.get('min', '')}..{p.get('max', '')}"
+    for k, v in p.items():
+        if k not in ('type', 'min', 'max'):
+            text += f' {k} {v}'
+    return text
+
+
+def compare_policy(where, gen, gen_pol, hand, hand_pol, names):
+    g = gen.policies.get(gen_pol)
+    h = hand.policies.get(hand_pol)
+    if g is None or h is None:
+        bad(f"{where}: policy {gen_pol if g is None else hand_pol} not "
+            f"found in {gen.file if g is None else hand.file}")
+        return
+    if g['size'] != h['size']:
+        bad(f"{where}: {hand_pol} has {h['size']} entries, the "
+            f"generator's {g['size']}")
+    for attr in sorted(set(g['entries']) | set(h['entries']),
+                       key=lambda a: names.get(a, 0)):
+        ge, he = g['entries'].get(attr), h['entries'].get(attr)
+        if ge == he:
+            continue
+        if he is None:
+            bad(f'{where}: {hand_pol} has no {attr}; the generator: '
+                f'{describe(ge)}')
+        elif ge is None:
+            bad(f"{where}: {hand_pol}[{attr}] is not in the generator's "
+                'policy')
+        else:
+            bad(f'{where}: {hand_pol}[{attr}] is {describe(he)}; the '
+                f'generator: {describe(ge)}')
+
+
+def check_kernel(gen, hand, names):
+    gops, hops = by_cmd_and_mode(gen), by_cmd_and_mode(hand)
+    for cmd in sorted(set(gops) | set(hops), key=lambda c: names.get(c, 0)):
+        where = f'{hand.file}: {cmd}'
+        if cmd not in hops:
+            bad(f'{where}: no op; the generator has '
+                f"{' and '.join(sorted(gops[cmd]))}")
+            continue
+        if cmd not in gops:
+            bad(f'{where}: an op the spec does not have')
+            continue
+        for mode, handler in (('do', 'doit'), ('dump', 'dumpit')):
+            g, h = gops[cmd].get(mode), hops[cmd].get(mode)
+            if not g and not h:
+                continue
+            if not g or not h:
+                bad(f"{where}: .{handler} {'set' if h else 'missing'}; "
+                    f"the spec {'has no' if h else 'has a'} {mode}")
+                continue
+            if g[handler] != h[handler]:
+                bad(f'{where}: .{handler} is {h[handler]}; the generator '
+                    f'names it {g[handler]} (ksrv_nl_gen.h)')
+            for k in ('flags', 'validate', 'other'):
+                if g[k] != h[k]:
+                    bad(f'{where}: {mode}: {k} {h[k] or "unset"}; the '
+                        f'generator: {g[k] or "unset"}')
+            # A genl_ops entry's policy is its do's and its dump's.
+            if (g['policy'] is None) != (h['policy'] is None):
+                bad(f"{where}: {mode}: {h['policy'] or 'no policy'}; the "
+                    f"generator: {g['policy'] or 'none'} (with none, the "
+                    'kernel rejects every attribute)')
+                continue
+            if g['policy'] is None:
+                continue
+            if g['policy'] != h['policy']:
+                bad(f"{where}: {mode}: policy {h['policy']}; the generator "
+                    f"names it {g['policy']} (ksrv_nl_gen.h)")
+            try:
+                gmax, hmax = (c_eval(x['maxattr'] or '0', names)
+                              for x in (g, h))
+            except ValueError as e:
+                bad(f'{where}: maxattr: {e}')
+            else:
+                if gmax != hmax:
+                    bad(f'{where}: {mode}: .maxattr {hmax}; the generator: '
+                        f'{gmax}')
+            compare_policy(f'{where} {mode}', gen, g['policy'], hand,
+                           h['policy'], names)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--generated', required=True,
+                    help='the kernel source ynl-gen-c.py renders with '
+                    'split ops (tests/host/ynl-regen.sh -s FILE)')
     ap.add_argument('--spec', default=os.path.join(
         TOP, 'Documentation/netlink/specs/ksrv.yaml'))
     ap.add_argument('--header', default=os.path.join(TOP, 'src/uapi/ksrv.h'))
@@ -559,15 +442,10 @@ def main():
         TOP, 'src/ksrv_netlink.c'))
     args = ap.parse_args()
 
-    spec = Spec(args.spec)
-    hdr = Header(args.header)
-    spec_self_check(spec)
-    check_header(spec, hdr)
-    if os.path.exists(args.netlink):
-        check_kernel(spec, hdr, args.netlink)
-    else:
-        print(f'spec-check: note: no {os.path.relpath(args.netlink, TOP)} '
-              'yet; checked the header only')
+    check_spec(args.spec)
+    names = header_names(args.header)
+    check_kernel(KernelC(args.generated, names),
+                 KernelC(args.netlink, names), names)
     for p in problems:
         print(f'spec-check: {p}')
     if problems:
