@@ -350,11 +350,20 @@ for kver in $kvers; do
 	build_all
 	make_initramfs
 	[ "$mode" = test ] || { boot; exit; }
-	# Host side first (DKMS and make install against this kernel), then
-	# one boot; the last line sums every run up.
-	for run in host guest; do
+	# Host side first (DKMS and make install against this kernel; the
+	# Debian packages built, installed and purged), then one boot; the
+	# last line sums every run up. The packages once, with the first
+	# kernel: installing and purging them is the same for every kernel,
+	# and their DKMS sources are those dkms.sh builds for each.
+	for run in host deb guest; do
+		if [ $run = deb ]; then
+			[ -z "${deb_done:-}" ] || continue
+			deb_done=1
+		fi
 		if [ $run = host ]; then
 			KDIR=$kdir "$top/tests/host/dkms.sh"
+		elif [ $run = deb ]; then
+			KDIR=$kdir "$top/tests/host/deb.sh"
 		else
 			boot
 		fi | tee "$build/summary" || true
