@@ -197,10 +197,11 @@ boot() {
 		    -no-reboot)
 	if [ "$mode" = run ]; then
 		qemu+=(-nographic -append "$append"
-		       -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:8080-:8080,hostfwd=tcp:127.0.0.1:8081-:8081"
+		       -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:8080-:8080,hostfwd=tcp:127.0.0.1:8081-:8081,hostfwd=udp:127.0.0.1:8081-:8081"
 		       -device virtio-net-pci,netdev=n0)
 		log "booting; when the guest says it is ready:"
 		log "  nc 127.0.0.1 8080   (echo_sync)   nc 127.0.0.1 8081   (echo_async)"
+		log "  nc -u 127.0.0.1 8081   (echo_async over UDP)"
 		log "  from another terminal, or use the guest's shell here."
 		log "leave with 'exit' in the guest shell, or Ctrl-A then X."
 		exec "${qemu[@]}"
