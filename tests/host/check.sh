@@ -15,6 +15,8 @@
 #   unit        kecho.service, as make install-tools writes it (into a
 #               temporary prefix), passes systemd-analyze verify
 #   completion  dist/kechoctl.bash: shellcheck
+#   apply       kechoctl apply against a stand-in for the kernel's family
+#               (tests/host/apply.sh, fake-ksrv.c)
 # The builds run on copies of the sources (make dkms-src) in a temporary
 # directory, against the stock headers: the kernel linux-headers-amd64
 # depends on, or KDIR. Prints PASS/FAIL per check and "N passed, N failed";
@@ -185,6 +187,13 @@ if shellcheck -s bash dist/kechoctl.bash >"$tmp/sc.out" 2>&1; then
 else
 	sed 's/^/  /' "$tmp/sc.out"
 	fail "bash completion"
+fi
+
+if "$top/tests/host/apply.sh" >"$tmp/apply.out" 2>&1; then
+	pass "kechoctl apply against fake-ksrv ($(tail -n 1 "$tmp/apply.out"))"
+else
+	grep -v '^PASS' "$tmp/apply.out" | sed 's/^/  /'
+	fail "kechoctl apply against fake-ksrv"
 fi
 
 echo "$passed passed, $failed failed"
