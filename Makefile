@@ -8,7 +8,8 @@
 #               REPS=5: repetitions per cell): wall-clock, 2 vCPUs
 # make bench MODE=icount  the deterministic headline: 1 vCPU, QEMU -icount,
 #               req/s and MB/s from instructions executed, not host time
-# make check    checkpatch --strict, a W=1 build and a sparse build
+# make check    checkpatch --strict, a W=1 build and a sparse build, the
+#               spec, the man pages, the unit, kechoctl apply (no kernel)
 # make install  install the modules into KDIR's kernel's extra/, then depmod,
 #               and the tools (install-tools: those alone): kechoctl into
 #               /usr/local/sbin, its and the modules' man pages, kecho.service,
