@@ -10,13 +10,19 @@
 # make bench MODE=icount  the deterministic headline: 1 vCPU, QEMU -icount,
 #               req/s and MB/s from instructions executed, not host time
 # make check    checkpatch --strict, a W=1 build and a sparse build; the
-#               netlink spec against what the kernel's generator makes of it
+#               netlink spec against what the kernel's generator makes of it;
+#               the man pages, the unit, kechoctl apply (no kernel)
 # make regen    regenerate src/uapi/ksrv.h and src/ksrv_nl_gen.h from
 #               Documentation/netlink/specs/ksrv.yaml (tests/host/ynl-regen.sh)
 # make install  install the modules into KDIR's kernel's extra/, then depmod,
-#               and kechoctl into /usr/local/sbin (INSTALL_MOD_PATH= stages
-#               both under another root; install-tools: kechoctl alone)
+#               and the tools (install-tools: those alone): kechoctl into
+#               /usr/local/sbin, its and the modules' man pages, kecho.service,
+#               an example /etc/kecho/listeners.conf (unless there is one)
+#               and kechoctl's bash completion (INSTALL_MOD_PATH= or DESTDIR=
+#               stages them under another root; PREFIX= moves /usr/local)
 # make dkms-install / dkms-remove   the same through DKMS, as kecho/<version>
+# make deb      the Debian packages kecho-dkms and kecho-tools, built in a
+#               copy of the tree, into build/deb/ (DEBDIR= elsewhere)
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
 # The version the modules report (src/version.sh, which src/Kbuild runs too).
@@ -84,9 +90,15 @@ kver-ok:
 		"(no include/generated/utsrelease.h); set KDIR=" >&2; exit 1; }
 
 # depmod by hand: kbuild's skips itself without a System.map, which
-# Debian's headers do not have. kechoctl goes to $(DESTDIR)$(SBINDIR)
+# Debian's headers do not have. The tools go under $(DESTDIR)$(PREFIX)
 # (the DKMS copy has no tools/: modules only).
-SBINDIR ?= /usr/local/sbin
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+# Both are on systemd's and bash-completion's search paths.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR ?= /etc
 DESTDIR ?= $(INSTALL_MOD_PATH)
 install: kver-ok modules $(if $(wildcard tools/kechoctl.c),install-tools)
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/src KERNELRELEASE=$(KREL) \
@@ -94,9 +106,23 @@ install: kver-ok modules $(if $(wildcard tools/kechoctl.c),install-tools)
 	PATH="$$PATH:/sbin:/usr/sbin" depmod -a \
 		$(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KREL)
 
+# The unit runs kechoctl from where it is installed. An existing
+# listeners.conf is the admin's: it is left as it is.
 install-tools:
 	$(MAKE) -C tools O=$(CURDIR)/build/tools $(CURDIR)/build/tools/kechoctl
 	install -D -m 0755 build/tools/kechoctl $(DESTDIR)$(SBINDIR)/kechoctl
+	install -D -m 0644 Documentation/man/kechoctl.8 \
+		$(DESTDIR)$(MANDIR)/man8/kechoctl.8
+	install -D -m 0644 Documentation/man/ksrv.7 $(DESTDIR)$(MANDIR)/man7/ksrv.7
+	mkdir -p $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/kecho.service.in \
+		>$(DESTDIR)$(UNITDIR)/kecho.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/kecho.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/kecho/listeners.conf || \
+		install -D -m 0644 dist/listeners.conf \
+			$(DESTDIR)$(SYSCONFDIR)/kecho/listeners.conf
+	install -D -m 0644 dist/kechoctl.bash $(DESTDIR)$(BASHCOMPDIR)/kechoctl
 
 # The sources DKMS builds from: $(DKMS_SOURCE_TREE)/kecho-<version>.
 dkms-src:
@@ -125,6 +151,17 @@ dkms-remove:
 		rm -rf $(DKMS_SOURCE_TREE)/kecho-$$v; \
 	done
 
+# dpkg-buildpackage writes next to the tree it builds, so it builds a copy
+# in $(DEBDIR), without build/, .git and objects; the packages land there.
+DEBDIR ?= $(CURDIR)/build/deb
+deb:
+	rm -rf $(DEBDIR)/kecho && mkdir -p $(DEBDIR)/kecho
+	tar -C $(CURDIR) --exclude=./build --exclude=./.git \
+		--exclude='*.o' --exclude='*.ko' --exclude='*.mod*' \
+		--exclude='.*.cmd' -cf - . | tar -C $(DEBDIR)/kecho -xf -
+	cd $(DEBDIR)/kecho && dpkg-buildpackage -b -us -uc
+	rm -rf $(DEBDIR)/kecho
+
 clean:
 	for d in src samples; do \
 		$(MAKE) -C $(KDIR) M=$(CURDIR)/$$d clean 2>/dev/null || \
@@ -134,4 +171,4 @@ clean:
 	rm -rf build
 
 .PHONY: all modules samples tools test test-debug test-kcsan bench run check regen version kver-ok \
-	install install-tools dkms-src dkms-install dkms-remove clean
+	install install-tools dkms-src dkms-install dkms-remove deb clean

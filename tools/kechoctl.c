@@ -2,16 +2,20 @@
 /*
  * kechoctl: add, remove and list the listeners of the ksrv services, and
  * list their open TCP connections, over the "ksrv" generic netlink family
- * (src/uapi/ksrv.h, Documentation/netlink/specs/ksrv.yaml).
+ * (src/uapi/ksrv.h, Documentation/netlink/specs/ksrv.yaml); and make a
+ * network namespace's listeners those a file lists (apply), which is how
+ * kecho.service configures them at boot. The manual is kechoctl(8).
  *
  * Raw netlink, without libnl or libmnl, so that it links statically and
  * runs in the guest's busybox initramfs. Numbers are checked only as far
  * as the attribute's type holds them: the real limits are the kernel's,
  * and the tests want to see its errors.
  *
- * Exit status: 0 ok, 1 the kernel (or the system) said no, 2 bad usage.
+ * Exit status: 0 ok, 1 the kernel (or the system) said no, 2 bad usage
+ * (or, for apply, a bad line in the file).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -58,6 +62,7 @@ static union {
 
 static int nlfd;
 static uint16_t family;
+static bool retry_intr;		/* the caller dumps again if interrupted */
 static bool json;
 static int nobj;		/* JSON objects printed, for the commas */
 static const char *sep;		/* goes before a JSON object's next field */
@@ -86,12 +91,16 @@ static void usage(FILE *f)
 	      "  kechoctl [-j] del ID\n"
 	      "  kechoctl [-j] list\n"
 	      "  kechoctl [-j] conns [ID]\n"
+	      "  kechoctl [-j] apply [-n] FILE\n"
 	      "Listeners of the ksrv services, and their open TCP connections,\n"
-	      "in this network namespace. add and del need CAP_NET_ADMIN.\n"
+	      "in this network namespace. add, del and apply need CAP_NET_ADMIN.\n"
 	      "  -j            print JSON\n"
 	      "  service NAME  the service to listen for (default echo_async)\n"
 	      "  addr ADDR     an IPv4 or IPv6 literal (default: all addresses)\n"
-	      "  conns ID      only listener ID's connections\n", f);
+	      "  conns ID      only listener ID's connections\n"
+	      "  apply FILE    make the listeners those FILE lists, one a line in\n"
+	      "                add's words (- reads standard input); -n: only say\n"
+	      "                what would change. See kechoctl(8).\n", f);
 }
 
 static void __attribute__((format(printf, 1, 2), noreturn))
@@ -114,20 +123,41 @@ static void __attribute__((noreturn)) die_errno(const char *what)
 	exit(1);
 }
 
-static uint32_t number(const char *what, const char *s, uint32_t max)
+/*
+ * A decimal number up to @max into @v; else a message in @err. strtoul()
+ * takes " 7", "+7" and "-7" too: none is a number here.
+ */
+static bool parse_number(const char *what, const char *s, uint32_t max,
+			 uint32_t *v, char *err, size_t errlen)
 {
-	unsigned long v;
+	unsigned long n;
 	char *end;
 
-	/* strtoul() takes " 7", "+7" and "-7" too: none is a number here */
-	if (*s < '0' || *s > '9')
-		bad_usage("%s: not a number: %s", what, s);
+	if (*s < '0' || *s > '9') {
+		snprintf(err, errlen, "%s: not a number: %s", what, s);
+		return false;
+	}
 	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*end)
-		bad_usage("%s: not a number: %s", what, s);
-	if (errno == ERANGE || v > max)
-		bad_usage("%s: out of range: %s", what, s);
+	n = strtoul(s, &end, 10);
+	if (*end) {
+		snprintf(err, errlen, "%s: not a number: %s", what, s);
+		return false;
+	}
+	if (errno == ERANGE || n > max) {
+		snprintf(err, errlen, "%s: out of range: %s", what, s);
+		return false;
+	}
+	*v = n;
+	return true;
+}
+
+static uint32_t number(const char *what, const char *s, uint32_t max)
+{
+	char err[128];
+	uint32_t v;
+
+	if (!parse_number(what, s, max, &v, err, sizeof(err)))
+		bad_usage("%s", err);
 	return v;
 }
 
@@ -284,8 +314,9 @@ static int transact(msg_cb cb, void *arg, struct nlerr *e)
 			/* Listeners came or went between two parts. */
 			if ((nlh->nlmsg_flags & NLM_F_DUMP_INTR) && !e->intr) {
 				e->intr = true;
-				fputs("kechoctl: listeners changed during the dump, it may miss or repeat one\n",
-				      stderr);
+				if (!retry_intr)
+					fputs("kechoctl: listeners changed during the dump, it may miss or repeat one\n",
+					      stderr);
 			}
 			if (nlh->nlmsg_type == NLMSG_ERROR ||
 			    nlh->nlmsg_type == NLMSG_DONE) {
@@ -300,7 +331,11 @@ static int transact(msg_cb cb, void *arg, struct nlerr *e)
 	}
 }
 
-static int report(const struct nlerr *e)
+/*
+ * The kernel's no, said by kechoctl or, for a line of apply's file, after
+ * @where ("FILE:LINE: "), as a compiler would. Return: 1, the exit status.
+ */
+static int report(const struct nlerr *e, const char *where)
 {
 	int at = NLMSG_LENGTH(GENL_HDRLEN), len = req.nlh.nlmsg_len - at;
 	const struct nlattr *a;
@@ -311,7 +346,8 @@ static int report(const struct nlerr *e)
 		if ((const char *)a - req.buf == e->offs &&
 		    NLA_TYPE(a) <= KSRV_A_LISTENER_MAX)
 			name = attr_names[NLA_TYPE(a)];
-	fprintf(stderr, "kechoctl: %s", strerror(e->err));
+	fprintf(stderr, "%s%s", *where ? where : "kechoctl: ",
+		strerror(e->err));
 	if (e->msg[0])
 		fprintf(stderr, ": %s", e->msg);
 	if (name)
@@ -514,7 +550,7 @@ static void open_family(void)
 		exit(1);
 	}
 	if (e.err)
-		exit(report(&e));
+		exit(report(&e, ""));
 	family = want.id;
 	if (!family) {
 		fputs("kechoctl: no family id in the reply\n", stderr);
@@ -522,73 +558,141 @@ static void open_family(void)
 	}
 }
 
-static int cmd_add(int argc, char **argv)
+/*
+ * A listener as add's words give it. The ranges are the spec's checks,
+ * applied by apply alone: add leaves them to the kernel, so that its
+ * answers can be seen, but apply must find a bad line before it changes
+ * anything.
+ */
+static const struct {
+	const char *key;
+	uint16_t type;
+	uint32_t min, max;
+} opts[] = {
+	{ "backlog",		KSRV_A_LISTENER_BACKLOG,	1, 65535 },
+	{ "max_conns",		KSRV_A_LISTENER_MAX_CONNS,	1, 1048576 },
+	{ "idle_timeout",	KSRV_A_LISTENER_IDLE_TIMEOUT,	0, 604800 },
+};
+#define NOPTS	(sizeof(opts) / sizeof(opts[0]))
+
+struct spec {
+	const char *service;
+	const char *addr;	/* NULL: every address */
+	long long val[NOPTS];	/* -1: not given, the service's default */
+	long port;		/* -1: not given */
+	uint8_t proto;		/* 0: not given */
+};
+
+/*
+ * What the kernel requires (a protocol, a port) is left for the caller
+ * to check: add sends "add" and "add tcp" as they are, so that the
+ * kernel's answer to a request without them can be seen.
+ */
+static bool parse_spec(int argc, char **argv, struct spec *sp, char *err,
+		       size_t errlen)
 {
-	static const struct {
-		const char *key;
-		uint16_t type;
-	} opts[] = {
-		{ "backlog",		KSRV_A_LISTENER_BACKLOG },
-		{ "max_conns",		KSRV_A_LISTENER_MAX_CONNS },
-		{ "idle_timeout",	KSRV_A_LISTENER_IDLE_TIMEOUT },
-	};
-	const char *service = "echo_async", *addr = NULL;
-	long long val[3] = { -1, -1, -1 };
-	struct want want = { KSRV_A_LISTENER_ID, 0 };
-	uint8_t proto = 0;
-	long port = -1;
-	struct nlerr e;
-	int i, j;
+	bool given[NOPTS + 3] = { false };	/* the options, service, addr, proto */
+	unsigned int j;
+	uint32_t v;
+	int i;
 
-	/*
-	 * What the kernel requires (a protocol, a port) is left for it to
-	 * check, so that its answer to a request without them can be seen:
-	 * "add" and "add tcp" are sent as they are.
-	 */
+	*sp = (struct spec){ .service = "echo_async", .port = -1,
+			     .val = { -1, -1, -1 } };
 	for (i = 0; i < argc; i += 2) {
-		const char *key = argv[i], *v = argv[i + 1];
+		const char *key = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		bool proto = !strcmp(key, "tcp") || !strcmp(key, "udp");
 
-		for (j = 0; j < 3 && strcmp(key, opts[j].key); j++)
+		for (j = 0; j < NOPTS && strcmp(key, opts[j].key); j++)
 			;
-		if (!v && strcmp(key, "tcp") && strcmp(key, "udp"))
-			bad_usage("add: %s needs a value", key);
-		if (j < 3) {
-			val[j] = number(key, v, UINT32_MAX);
-		} else if (!strcmp(key, "service")) {
-			service = v;
-		} else if (!strcmp(key, "addr")) {
-			addr = v;
-		} else if (!strcmp(key, "tcp") || !strcmp(key, "udp")) {
-			proto = key[0] == 't' ? KSRV_PROTO_TCP : KSRV_PROTO_UDP;
-			if (v)
-				port = number("port", v, UINT16_MAX);
+		if (j == NOPTS && strcmp(key, "service") &&
+		    strcmp(key, "addr") && !proto) {
+			snprintf(err, errlen, "unknown argument: %s", key);
+			return false;
+		}
+		if (!val && !proto) {
+			snprintf(err, errlen, "%s needs a value", key);
+			return false;
+		}
+		if (j == NOPTS)
+			j = !strcmp(key, "service") ? NOPTS :
+			    !strcmp(key, "addr") ? NOPTS + 1 : NOPTS + 2;
+		if (given[j]) {
+			snprintf(err, errlen, "%s given twice",
+				 j == NOPTS + 2 ? "a protocol" : key);
+			return false;
+		}
+		given[j] = true;
+		if (j < NOPTS) {
+			if (!parse_number(key, val, UINT32_MAX, &v, err, errlen))
+				return false;
+			sp->val[j] = v;
+		} else if (j == NOPTS) {
+			sp->service = val;
+		} else if (j == NOPTS + 1) {
+			sp->addr = val;
 		} else {
-			bad_usage("add: unknown argument: %s", key);
+			sp->proto = key[0] == 't' ? KSRV_PROTO_TCP :
+						    KSRV_PROTO_UDP;
+			if (val && !parse_number("port", val, UINT16_MAX, &v,
+						 err, errlen))
+				return false;
+			if (val)
+				sp->port = v;
 		}
 	}
-	open_family();
+	return true;
+}
+
+/* Sends an add of @sp; 0 and the new listener's id, or the kernel's errno. */
+static int add_listener(const struct spec *sp, uint32_t *id, struct nlerr *e)
+{
+	struct want want = { KSRV_A_LISTENER_ID, 0 };
+	unsigned int j;
+	int ret;
+
 	req_init(family, NLM_F_ACK, KSRV_CMD_LISTENER_ADD);
-	put_str(KSRV_A_LISTENER_SERVICE, service);
-	if (proto)
-		put(KSRV_A_LISTENER_PROTO, &proto, sizeof(proto));
-	if (port >= 0) {
-		uint16_t p = port;
+	put_str(KSRV_A_LISTENER_SERVICE, sp->service);
+	if (sp->proto)
+		put(KSRV_A_LISTENER_PROTO, &sp->proto, sizeof(sp->proto));
+	if (sp->port >= 0) {
+		uint16_t p = sp->port;
 
 		put(KSRV_A_LISTENER_PORT, &p, sizeof(p));
 	}
-	if (addr)
-		put_str(KSRV_A_LISTENER_ADDR, addr);
-	for (j = 0; j < 3; j++)
-		if (val[j] >= 0)
-			put_u32(opts[j].type, val[j]);
-	if (transact(get_id, &want, &e))
-		return report(&e);
-	if (!want.id) {
-		fputs("kechoctl: no listener id in the reply\n", stderr);
-		return 1;
+	if (sp->addr)
+		put_str(KSRV_A_LISTENER_ADDR, sp->addr);
+	for (j = 0; j < NOPTS; j++)
+		if (sp->val[j] >= 0)
+			put_u32(opts[j].type, sp->val[j]);
+	ret = transact(get_id, &want, e);
+	if (!ret && !want.id) {
+		snprintf(e->msg, sizeof(e->msg), "no listener id in the reply");
+		e->err = ret = EPROTO;
 	}
-	printf(json ? "{\"id\":%llu}\n" : "added listener %llu\n",
-	       (unsigned long long)want.id);
+	*id = want.id;
+	return ret;
+}
+
+static int del_listener(uint32_t id, struct nlerr *e)
+{
+	req_init(family, NLM_F_ACK, KSRV_CMD_LISTENER_DEL);
+	put_u32(KSRV_A_LISTENER_ID, id);
+	return transact(NULL, NULL, e);
+}
+
+static int cmd_add(int argc, char **argv)
+{
+	struct spec sp;
+	struct nlerr e;
+	char err[256];
+	uint32_t id;
+
+	if (!parse_spec(argc, argv, &sp, err, sizeof(err)))
+		bad_usage("add: %s", err);
+	open_family();
+	if (add_listener(&sp, &id, &e))
+		return report(&e, "");
+	printf(json ? "{\"id\":%u}\n" : "added listener %u\n", id);
 	return 0;
 }
 
@@ -607,7 +711,7 @@ static int cmd_del(int argc, char **argv)
 	if (argc)
 		put_u32(KSRV_A_LISTENER_ID, id);
 	if (transact(NULL, NULL, &e))
-		return report(&e);
+		return report(&e, "");
 	printf(json ? "{\"id\":%u}\n" : "deleted listener %u\n", id);
 	return 0;
 }
@@ -619,10 +723,457 @@ static int cmd_dump(uint8_t cmd, msg_cb cb, void *arg)
 	open_family();
 	req_init(family, NLM_F_DUMP, cmd);
 	if (transact(cb, arg, &e))
-		return report(&e);
+		return report(&e, "");
 	if (json)
 		fputs(nobj ? "\n]\n" : "[]\n", stdout);
 	return 0;
+}
+
+/* ---- apply: the listeners a file lists ---- */
+
+/* The most words a line may have: add's, each once, is 12. */
+#define MAX_WORDS	16
+
+/* An address in binary: "::" and "0::0" are one address. */
+struct addr {
+	int family;
+	unsigned char b[16];
+};
+
+/* A listener the file lists. */
+struct line {
+	struct spec sp;
+	struct addr addr;
+	int lineno;
+	char *text;		/* sp's strings point into it */
+	bool found;		/* the namespace has it already */
+};
+
+/* A listener the namespace has. */
+struct have {
+	uint32_t id;
+	char service[KSRV_SERVICE_NAME_LEN];
+	char addr_str[KSRV_ADDR_LEN];
+	struct addr addr;
+	uint8_t proto;
+	uint16_t port;
+	long long val[NOPTS];	/* -1: not in the dump (UDP) */
+	struct line *want;	/* the line that lists it, or NULL */
+};
+
+struct lines {
+	struct line *v;
+	int n, cap;
+};
+
+struct haves {
+	struct have *v;
+	int n, cap;
+};
+
+static void *grow(void *v, int *cap, int n, size_t size)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? 2 * *cap : 16;
+	v = realloc(v, *cap * size);
+	if (!v) {
+		errno = ENOMEM;
+		die_errno("apply");
+	}
+	return v;
+}
+
+static bool parse_addr(const char *s, struct addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->b) == 1)
+		a->family = AF_INET;
+	else if (inet_pton(AF_INET6, s, a->b) == 1)
+		a->family = AF_INET6;
+	return a->family;
+}
+
+static bool same_addr(const struct addr *a, const struct addr *b)
+{
+	return a->family && a->family == b->family &&
+	       !memcmp(a->b, b->b, sizeof(a->b));
+}
+
+/*
+ * Where a listener without addr listens: the IPv6 wildcard, or the IPv4
+ * one where IPv6 is not available, the kernel's choice made the same way.
+ */
+static void wildcard(struct addr *a)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	memset(a, 0, sizeof(*a));
+	a->family = fd < 0 && errno == EAFNOSUPPORT ? AF_INET : AF_INET6;
+	if (fd >= 0)
+		close(fd);
+}
+
+/* "echo_async tcp [::]:7", as list says it. */
+static void describe(char *buf, size_t len, const char *service,
+		     uint8_t proto, const char *addr, unsigned int port)
+{
+	snprintf(buf, len, strchr(addr, ':') ? "%s %s [%s]:%u" : "%s %s %s:%u",
+		 service, proto == KSRV_PROTO_UDP ? "udp" : "tcp", addr, port);
+}
+
+static void describe_line(char *buf, size_t len, const struct line *l)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	inet_ntop(l->addr.family, l->addr.b, addr, sizeof(addr));
+	describe(buf, len, l->sp.service, l->sp.proto, addr, l->sp.port);
+}
+
+/* What add would send, checked as the kernel would check it; else why not. */
+static bool check_line(struct line *l, const struct lines *ls,
+		       const struct addr *any, char *err, size_t errlen)
+{
+	const struct spec *sp = &l->sp;
+	unsigned int j;
+	int i;
+
+	if (!sp->proto) {
+		snprintf(err, errlen, "no protocol: tcp PORT or udp PORT");
+		return false;
+	}
+	if (sp->port < 1) {
+		snprintf(err, errlen, sp->port ? "%s needs a port" :
+			 "port: out of range: 0", sp->proto == KSRV_PROTO_UDP ?
+			 "udp" : "tcp");
+		return false;
+	}
+	if (!*sp->service || strlen(sp->service) >= KSRV_SERVICE_NAME_LEN ||
+	    strchr(sp->service, '/')) {
+		snprintf(err, errlen, "service: not a service name: %s",
+			 sp->service);
+		return false;
+	}
+	l->addr = *any;
+	if (sp->addr && !parse_addr(sp->addr, &l->addr)) {
+		snprintf(err, errlen, "addr: not an IPv4 or IPv6 address: %s",
+			 sp->addr);
+		return false;
+	}
+	for (j = 0; j < NOPTS; j++) {
+		if (sp->val[j] < 0)
+			continue;
+		if (sp->proto == KSRV_PROTO_UDP) {
+			snprintf(err, errlen, "%s: for TCP listeners only",
+				 opts[j].key);
+			return false;
+		}
+		if (sp->val[j] < opts[j].min || sp->val[j] > opts[j].max) {
+			snprintf(err, errlen, "%s: out of range: %lld, must be %u..%u",
+				 opts[j].key, sp->val[j], opts[j].min,
+				 opts[j].max);
+			return false;
+		}
+	}
+	for (i = 0; i < ls->n; i++) {
+		const struct line *o = &ls->v[i];
+
+		if (o->sp.proto == sp->proto && o->sp.port == sp->port &&
+		    same_addr(&o->addr, &l->addr)) {
+			snprintf(err, errlen, "the same protocol, address and port as line %d",
+				 o->lineno);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The file's listeners into @ls, each line checked; every bad line is
+ * reported as FILE:LINE: and left out. Return: how many were bad.
+ */
+static int read_lines(const char *path, struct lines *ls,
+		      const struct addr *any)
+{
+	bool std = !strcmp(path, "-");
+	const char *name = std ? "stdin" : path;
+	FILE *f = std ? stdin : fopen(path, "re");
+	char *buf = NULL, *words[MAX_WORDS + 1], *p, err[256];
+	int lineno = 0, bad = 0, n;
+	size_t cap = 0;
+	ssize_t len;
+
+	if (!f)
+		die_errno(path);
+	while ((len = getline(&buf, &cap, f)) >= 0) {
+		struct line *l;
+
+		lineno++;
+		n = 0;
+		if ((size_t)len != strlen(buf)) {
+			fprintf(stderr, "%s:%d: a NUL byte\n", name, lineno);
+			bad++;
+			continue;
+		}
+		p = strchr(buf, '#');
+		if (p)
+			*p = '\0';
+		for (p = strtok(buf, " \t\r\n"); p && n <= MAX_WORDS;
+		     p = strtok(NULL, " \t\r\n"))
+			words[n++] = p;
+		if (!n)
+			continue;
+		if (n > MAX_WORDS) {
+			fprintf(stderr, "%s:%d: more than %d words\n", name,
+				lineno, MAX_WORDS);
+			bad++;
+			continue;
+		}
+		words[n] = NULL;
+		ls->v = grow(ls->v, &ls->cap, ls->n, sizeof(*ls->v));
+		l = &ls->v[ls->n];
+		memset(l, 0, sizeof(*l));
+		l->lineno = lineno;
+		if (!parse_spec(n, words, &l->sp, err, sizeof(err)) ||
+		    !check_line(l, ls, any, err, sizeof(err))) {
+			fprintf(stderr, "%s:%d: %s\n", name, lineno, err);
+			bad++;
+			continue;
+		}
+		/* The line keeps its buffer: the spec points into it. */
+		l->text = buf;
+		buf = NULL;
+		cap = 0;
+		ls->n++;
+	}
+	if (ferror(f))
+		die_errno(path);
+	free(buf);
+	if (!std)
+		fclose(f);
+	return bad;
+}
+
+static void collect(const void *attrs, int len, void *arg)
+{
+	const struct nlattr *tb[KSRV_A_LISTENER_MAX + 1];
+	struct haves *hs = arg;
+	struct have *h;
+	const char *s;
+	unsigned int j;
+	uint64_t v;
+
+	parse(tb, KSRV_A_LISTENER_MAX, attrs, len);
+	if (!get_uint(tb[KSRV_A_LISTENER_ID], &v))
+		return;
+	hs->v = grow(hs->v, &hs->cap, hs->n, sizeof(*hs->v));
+	h = &hs->v[hs->n++];
+	memset(h, 0, sizeof(*h));
+	h->id = v;
+	/* What cannot be read matches no line: such a listener goes. */
+	s = get_str(tb[KSRV_A_LISTENER_SERVICE]);
+	snprintf(h->service, sizeof(h->service), "%s", s ? s : "");
+	s = get_str(tb[KSRV_A_LISTENER_ADDR]);
+	snprintf(h->addr_str, sizeof(h->addr_str), "%s", s ? s : "?");
+	parse_addr(h->addr_str, &h->addr);
+	if (get_uint(tb[KSRV_A_LISTENER_PROTO], &v))
+		h->proto = v;
+	if (get_uint(tb[KSRV_A_LISTENER_PORT], &v))
+		h->port = v;
+	for (j = 0; j < NOPTS; j++)
+		h->val[j] = get_uint(tb[opts[j].type], &v) ? (long long)v : -1;
+}
+
+/* A service module's parameter, as a listener's default; -1 if unknown. */
+static long long module_param(const char *service, const char *param)
+{
+	unsigned long long v;
+	long long ret = -1;
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", service,
+		 param);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%llu", &v) == 1 && v <= UINT32_MAX)
+		ret = v;
+	fclose(f);
+	return ret;
+}
+
+/*
+ * Whether @h is set as @l asks: what the line gives, and what it leaves
+ * out at the service's default (its module's parameter, which the kernel
+ * takes). What the kernel does not report (a UDP listener's) or whose
+ * default cannot be read is not compared. Else says what differs in @what.
+ */
+static bool same_options(const struct have *h, const struct line *l,
+			 char *what, size_t len)
+{
+	long long want;
+	unsigned int j;
+
+	for (j = 0; j < NOPTS; j++) {
+		want = l->sp.val[j];
+		if (want < 0)
+			want = module_param(l->sp.service, opts[j].key);
+		if (want < 0 || h->val[j] < 0 || want == h->val[j])
+			continue;
+		snprintf(what, len, "%s %lld, was %lld", opts[j].key, want,
+			 h->val[j]);
+		return false;
+	}
+	return true;
+}
+
+static void json_action(const char *action, long long id, long long new_id,
+			int lineno)
+{
+	json_open();
+	printf("\"action\":\"%s\"", action);
+	if (id >= 0)
+		printf(",\"id\":%lld", id);
+	if (new_id >= 0)
+		printf(",\"new_id\":%lld", new_id);
+	if (lineno)
+		printf(",\"line\":%d", lineno);
+	putchar('}');
+}
+
+static int cmd_apply(int argc, char **argv)
+{
+	char desc[128], what[96], loc[512], where[520];
+	struct lines ls = { 0 };
+	struct haves hs = { 0 };
+	bool dry = false;
+	int i, k, bad, failed = 0;
+	const char *name;
+	struct nlerr e;
+	struct addr any;
+	uint32_t id;
+
+	if (argc && !strcmp(argv[0], "-n")) {
+		dry = true;
+		argc--;
+		argv++;
+	}
+	if (argc != 1)
+		bad_usage("apply: one FILE, please");
+	name = strcmp(argv[0], "-") ? argv[0] : "stdin";
+	wildcard(&any);
+	bad = read_lines(argv[0], &ls, &any);
+	if (bad) {
+		fprintf(stderr, "kechoctl: %s: %d bad line%s, nothing changed\n",
+			name, bad, bad > 1 ? "s" : "");
+		return 2;
+	}
+
+	/* A change between the dump's parts would make it miss one: again. */
+	open_family();
+	retry_intr = true;
+	for (k = 0;; k++) {
+		hs.n = 0;
+		req_init(family, NLM_F_DUMP, KSRV_CMD_LISTENER_GET);
+		if (transact(collect, &hs, &e))
+			return report(&e, "");
+		if (!e.intr)
+			break;
+		if (k == 3) {
+			fputs("kechoctl: the listeners keep changing during the dump\n",
+			      stderr);
+			return 1;
+		}
+	}
+	for (k = 0; k < hs.n; k++) {
+		struct have *h = &hs.v[k];
+
+		for (i = 0; i < ls.n && !h->want; i++) {
+			struct line *l = &ls.v[i];
+
+			if (!l->found && h->proto == l->sp.proto &&
+			    h->port == l->sp.port &&
+			    !strcmp(h->service, l->sp.service) &&
+			    same_addr(&h->addr, &l->addr)) {
+				h->want = l;
+				l->found = true;
+			}
+		}
+	}
+
+	/* First what no line lists: it may hold a port a line wants. */
+	for (k = 0; k < hs.n; k++) {
+		struct have *h = &hs.v[k];
+
+		if (h->want)
+			continue;
+		describe(desc, sizeof(desc), h->service, h->proto, h->addr_str,
+			 h->port);
+		if (!dry && del_listener(h->id, &e) && e.err != ENOENT) {
+			snprintf(where, sizeof(where),
+				 "kechoctl: deleting listener %u (%s): ", h->id,
+				 desc);
+			failed |= report(&e, where);
+			continue;
+		}
+		if (json)
+			json_action("delete", h->id, -1, 0);
+		else
+			printf("%s listener %u: %s\n",
+			       dry ? "would delete" : "deleted", h->id, desc);
+	}
+	/* Then the file's lines, in order: kept, replaced or added. */
+	for (i = 0; i < ls.n; i++) {
+		struct line *l = &ls.v[i];
+		struct have *h = NULL;
+		long long old;
+
+		for (k = 0; l->found && k < hs.n && !h; k++)
+			if (hs.v[k].want == l)
+				h = &hs.v[k];
+		old = h ? (long long)h->id : -1;
+		describe_line(desc, sizeof(desc), l);
+		snprintf(loc, sizeof(loc), "%s:%d", name, l->lineno);
+		snprintf(where, sizeof(where), "%s: ", loc);
+		if (h && same_options(h, l, what, sizeof(what))) {
+			if (json)
+				json_action("keep", old, -1, l->lineno);
+			continue;
+		}
+		if (dry) {
+			if (json)
+				json_action(h ? "replace" : "add", old, -1,
+					    l->lineno);
+			else if (h)
+				printf("would replace listener %u: %s (%s; %s)\n",
+				       h->id, desc, what, loc);
+			else
+				printf("would add a listener: %s (%s)\n", desc,
+				       loc);
+			continue;
+		}
+		if (h && del_listener(h->id, &e) && e.err != ENOENT) {
+			failed |= report(&e, where);
+			continue;
+		}
+		if (add_listener(&l->sp, &id, &e)) {
+			failed |= report(&e, where);
+			continue;
+		}
+		if (json && h)
+			json_action("replace", old, id, l->lineno);
+		else if (json)
+			json_action("add", id, -1, l->lineno);
+		else if (h)
+			printf("replaced listener %u by %u: %s (%s; %s)\n",
+			       h->id, id, desc, what, loc);
+		else
+			printf("added listener %u: %s (%s)\n", id, desc, loc);
+	}
+	if (json)
+		fputs(nobj ? "\n]\n" : "[]\n", stdout);
+	return failed;
 }
 
 int main(int argc, char **argv)
@@ -655,6 +1206,8 @@ int main(int argc, char **argv)
 		if (argc)
 			bad_usage("list takes no arguments");
 		ret = cmd_dump(KSRV_CMD_LISTENER_GET, print_listener, NULL);
+	} else if (!strcmp(cmd, "apply")) {
+		ret = cmd_apply(argc, argv);
 	} else if (!strcmp(cmd, "conns")) {
 		if (argc > 1)
 			bad_usage("conns: one ID at most");

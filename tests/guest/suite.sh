@@ -732,6 +732,143 @@ t_ctl_runtime() {
 	[ "$(kechoctl -j list)" = "[]" ] || fail "listeners after unload"
 }
 
+# apply_id PORT PROTO: the id of this namespace's listener on PORT.
+apply_id() {
+	kechoctl -j list |
+		jq ".[] | select(.port == $1 and .proto == \"$2\") | .id"
+}
+
+# apply_conns ID N: listener ID holds N connections (within 30 s).
+apply_conns() {
+	poll_until 30 "listener $1 does not hold $2 connections" \
+		apply_conns_is "$1" "$2"
+}
+
+apply_conns_is() {
+	[ "$(kechoctl -j list | jq ".[] | select(.id == $1) | .conns")" = "$2" ]
+}
+
+# kechoctl apply: the namespace's listeners made those a file lists, again
+# and again without touching what is already so.
+t_ctl_apply() {
+	local f=/tmp/out.apply.conf ids out a s u t n last
+	load echo_sync autostart=0
+	load echo_async autostart=0
+	printf '%s\n' '# listeners of ctl.apply' '' \
+		'service echo_async tcp 7601   # every address' \
+		'  service echo_sync tcp 7602 addr 127.0.0.1 max_conns 8' \
+		'udp 7601' '# tcp 7609' 'tcp 7603 idle_timeout 600' >"$f"
+	kechoctl apply "$f" >/tmp/out.apply
+	[ "$(grep -c '^added listener [0-9]*: ' /tmp/out.apply)" = 4 ] ||
+		fail "first apply: $(cat /tmp/out.apply)"
+	grep -qx "added listener [0-9]*: echo_sync tcp 127.0.0.1:7602 ($f:4)" \
+		/tmp/out.apply || fail "first apply: $(cat /tmp/out.apply)"
+	a=$(apply_id 7601 tcp)
+	s=$(apply_id 7602 tcp)
+	u=$(apply_id 7601 udp)
+	t=$(apply_id 7603 tcp)
+	kechoctl -j list >/tmp/out.list
+	jq_ok "length == 4 and ([.[].id] | sort) == ([$a, $s, $u, $t] | sort)" \
+		/tmp/out.list
+	jq_ok ".[] | select(.id == $a) | .service == \"echo_async\"
+		and .addr == \"::\" and .max_conns == 65536
+		and .idle_timeout == 0" /tmp/out.list
+	jq_ok ".[] | select(.id == $s) | .service == \"echo_sync\"
+		and .addr == \"127.0.0.1\" and .max_conns == 8" /tmp/out.list
+	jq_ok ".[] | select(.id == $t) | .idle_timeout == 600" /tmp/out.list
+	kecho-client -p 7601 -t 60 echo -c 2 -s 1 -S 4096 -x "$SEED"
+	kecho-client -a 127.0.0.1 -p 7602 -t 60 echo -c 2 -s 1 -S 4096 -x "$SEED"
+	kecho-client -p 7603 -t 60 echo -c 2 -s 1 -S 4096 -x "$SEED"
+	kecho-udp -p 7601 sizes -x "$SEED"
+	! kecho-client -p 7609 -t 10 echo -c 1 -s 1 -S 1 >/dev/null 2>&1 ||
+		fail "a commented-out line was applied"
+
+	# The same file again changes nothing: the same listeners, and a
+	# connection held across it still echoes.
+	hold_start held 7601 -c 2
+	wait_for_file /tmp/out.held.ready 60
+	ids=$(kechoctl -j list | jq -c '[.[].id]')
+	kechoctl -j apply "$f" >/tmp/out.apply
+	jq_ok 'length == 4 and all(.[]; .action == "keep")' /tmp/out.apply
+	out=$(kechoctl apply "$f")
+	[ -z "$out" ] || fail "a third apply changed something: $out"
+	out=$(kechoctl apply -n - <"$f")
+	[ -z "$out" ] || fail "a dry run found changes: $out"
+	[ "$(kechoctl -j list | jq -c '[.[].id]')" = "$ids" ] ||
+		fail "listeners $ids became $(kechoctl -j list)"
+	apply_conns "$a" 2
+	kill -USR1 "$(cat /tmp/out.held.pid)"
+	wait_for_line /tmp/out.held "probe ok=" 60
+	grep -q "probe ok=2 fail=0" /tmp/out.held ||
+		fail "probe after the second apply: $(cat /tmp/out.held)"
+
+	# A dry run says what would change, and changes nothing.
+	sed -i '/7603/d' "$f"
+	kechoctl apply -n "$f" >/tmp/out.apply
+	grep -qx "would delete listener $t: echo_async tcp \[::\]:7603" \
+		/tmp/out.apply || fail "dry run: $(cat /tmp/out.apply)"
+	[ "$(kechoctl -j list | jq -c '[.[].id]')" = "$ids" ] ||
+		fail "a dry run changed $ids into $(kechoctl -j list)"
+	# A line removed: its listener goes, and only it.
+	kechoctl apply "$f" >/tmp/out.apply
+	[ "$(cat /tmp/out.apply)" = \
+	  "deleted listener $t: echo_async tcp [::]:7603" ] ||
+		fail "removing a line: $(cat /tmp/out.apply)"
+	kechoctl -j list >/tmp/out.list
+	jq_ok "([.[].id] | sort) == ([$a, $s, $u] | sort)" /tmp/out.list
+	# The probe's own connection closes by itself.
+	apply_conns "$a" 2
+	! kecho-client -p 7603 -t 10 echo -c 1 -s 1 -S 1 >/dev/null 2>&1 ||
+		fail "port 7603 served after its line went"
+
+	# An option changed: that listener is replaced, the others stay.
+	sed -i 's/max_conns 8/max_conns 9/' "$f"
+	kechoctl apply "$f" >/tmp/out.apply
+	n=$(apply_id 7602 tcp)
+	[ "$(cat /tmp/out.apply)" = "replaced listener $s by $n: echo_sync tcp 127.0.0.1:7602 (max_conns 9, was 8; $f:4)" ] ||
+		fail "changing an option: $(cat /tmp/out.apply)"
+	kechoctl -j list >/tmp/out.list
+	jq_ok "([.[].id] | sort) == ([$a, $n, $u] | sort)
+		and (.[] | select(.id == $n) | .max_conns == 9)" /tmp/out.list
+	apply_conns "$a" 2
+	kecho-client -a 127.0.0.1 -p 7602 -t 60 echo -c 1 -s 1 -S 1000 -x "$SEED"
+
+	# A bad line: FILE:LINE, and nothing changed, not even the good lines.
+	ids=$(kechoctl -j list | jq -c '[.[].id]')
+	cp "$f" "$f.bad"
+	printf '%s\n' 'tcp 7604' 'tcp 7605 max_conns many' >>"$f.bad"
+	last=$(wc -l <"$f.bad")
+	ctl_error "^$f.bad:$last: max_conns: not a number: many$" \
+		kechoctl apply "$f.bad"
+	grep -q "1 bad line, nothing changed" /tmp/out.ctl ||
+		fail "$(cat /tmp/out.ctl)"
+	[ "$(kechoctl -j list | jq -c '[.[].id]')" = "$ids" ] ||
+		fail "a bad file changed $ids into $(kechoctl -j list)"
+	! kecho-client -p 7604 -t 10 echo -c 1 -s 1 -S 1 >/dev/null 2>&1 ||
+		fail "a line of a bad file was applied"
+	# A line the kernel refuses is named, and the others are applied.
+	cp "$f" "$f.bad"
+	printf '%s\n' 'service nosuch tcp 7606' 'tcp 7605' >>"$f.bad"
+	ctl_error "^$f.bad:$((last - 1)): No such file.*no such service" \
+		kechoctl apply "$f.bad"
+	grep -q "^added listener [0-9]*: echo_async tcp \[::\]:7605 " \
+		/tmp/out.ctl || fail "$(cat /tmp/out.ctl)"
+	kecho-client -p 7605 -t 60 echo -c 1 -s 1 -S 1000 -x "$SEED"
+	kechoctl apply "$f" >/tmp/out.apply
+	grep -q "^deleted listener [0-9]*: echo_async tcp \[::\]:7605$" \
+		/tmp/out.apply || fail "$(cat /tmp/out.apply)"
+	kechoctl -j list >/tmp/out.list
+	jq_ok "([.[].id] | sort) == ([$a, $n, $u] | sort)" /tmp/out.list
+
+	# An empty file: no listener left, the held connections closed.
+	kechoctl apply /dev/null >/dev/null
+	[ "$(kechoctl -j list)" = "[]" ] || fail "left: $(kechoctl list)"
+	hold_wait held 2
+	[ ! -e /proc/net/echo_async ] || fail "/proc/net/echo_async left"
+	unload echo_async
+	unload echo_sync
+}
+
 # Refused requests: an errno, a message naming what was wrong, no change.
 t_ctl_errors() {
 	load echo_async autostart=0
@@ -1542,7 +1679,7 @@ for variant in task:softirq=0 copy:"zerocopy=0 softirq=0" \
 	run_test "echo_async.${variant%%:*}.slow_reader" t_async_slow_reader
 done
 ECHO_ASYNC_PARAMS=
-for t in runtime errors netns userns netns_loop unload_netns user_budget \
+for t in runtime apply errors netns userns netns_loop unload_netns user_budget \
 	 user_peer_timeout user_attack nlfuzz; do
 	run_test "ctl.$t" "t_ctl_$t"
 done

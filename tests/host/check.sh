@@ -11,6 +11,15 @@
 #               what the kernel's generator makes of it (ynl-regen.sh, with
 #               tools/net/ynl from linux-source-6.12), and the policies and
 #               op table of src/ksrv_netlink.c those it renders (spec-check.py)
+#   man         Documentation/man/*: mandoc -T lint and man --warnings
+#               (groff, as lintian runs it) say nothing; ksrv.7 has every
+#               parameter modinfo gives of the W=1 build's modules, and
+#               kechoctl.8 every command kechoctl -h gives
+#   unit        kecho.service, as make install-tools writes it (into a
+#               temporary prefix), passes systemd-analyze verify
+#   completion  dist/kechoctl.bash: shellcheck
+#   apply       kechoctl apply against a stand-in for the kernel's family
+#               (tests/host/apply.sh, fake-ksrv.c)
 # The builds run on copies of the sources (make dkms-src) in a temporary
 # directory, against the stock headers: the kernel linux-headers-amd64
 # depends on, or KDIR. Prints PASS/FAIL per check and "N passed, N failed";
@@ -21,7 +30,8 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
 
-need_pkgs sparse perl make gcc python3-yaml || exit 1
+need_pkgs sparse perl make gcc python3-yaml mandoc man-db kmod systemd \
+	shellcheck || exit 1
 kdir=$(stock_kdir) || exit 1
 [ -f "$kdir/Makefile" ] || { log "no kernel tree at $kdir"; exit 1; }
 ksrc=$("$top/tests/qemu/linux-source.sh") || exit 1
@@ -136,6 +146,78 @@ if "$top/tests/host/ynl-regen.sh" -o "$tmp/ynl" -s "$tmp/ynl-split.c" \
 else
 	grep -v '^\[linux-source.sh\]' "$tmp/ynl.out" | sed 's/^/  /'
 	fail "netlink spec: $spec is invalid or the generator failed"
+fi
+
+# The man pages: no finding of either linter. Style notes are mandoc's
+# taste (and "referenced manual not found" depends on what is installed).
+for page in Documentation/man/*.[0-9]; do
+	mandoc -T lint -W warning "$page" >"$tmp/man.out" 2>&1
+	LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z \
+		"$page" 2>>"$tmp/man.out" >/dev/null
+	if [ -s "$tmp/man.out" ]; then
+		sed 's/^/  /' "$tmp/man.out"
+		fail "man page ${page##*/}"
+	else
+		pass "man page ${page##*/} (mandoc -T lint, man --warnings)"
+	fi
+done
+
+# Every module parameter in ksrv.7, as ".It Cm name Ns = ...".
+missing=()
+n=0
+for m in ksrv echo_sync echo_async; do
+	for p in $(modinfo -F parm "$tmp/W_1/kecho-$version/src/$m.ko" \
+		   2>/dev/null | cut -d: -f1); do
+		n=$((n + 1))
+		grep -q "^\.It Cm $p Ns " Documentation/man/ksrv.7 ||
+			missing+=("$m.$p")
+	done
+done
+if [ "$n" -gt 0 ] && [ ${#missing[@]} = 0 ]; then
+	pass "ksrv.7 documents all $n module parameters"
+else
+	fail "ksrv.7 lacks parameters: ${missing[*]:-(no modules to read)}"
+fi
+
+# Every command of kechoctl -h in kechoctl.8's synopsis.
+make -s --no-print-directory tools >"$tmp/tools.out" 2>&1 || cat "$tmp/tools.out"
+missing=()
+for c in $(build/tools/kechoctl -h | sed -n 's/^  kechoctl \[-j\] \([a-z]*\).*/\1/p'); do
+	grep -q "^\.Cm $c\( \|$\)" Documentation/man/kechoctl.8 ||
+		missing+=("$c")
+done
+if [ ${#missing[@]} = 0 ] && [ -x build/tools/kechoctl ]; then
+	pass "kechoctl.8 documents every command"
+else
+	fail "kechoctl.8 lacks commands: ${missing[*]:-(no kechoctl built)}"
+fi
+
+# The unit as installed; verify runs "man" for its Documentation=, and
+# checks that what it runs exists.
+root=$tmp/root
+if make -s --no-print-directory install-tools PREFIX="$root" \
+	SYSCONFDIR="$root/etc" >"$tmp/unit.out" 2>&1 &&
+	MANPATH=$root/share/man systemd-analyze verify \
+		"$root/lib/systemd/system/kecho.service" >>"$tmp/unit.out" 2>&1 &&
+	! grep -q . "$tmp/unit.out"; then
+	pass "kecho.service (systemd-analyze verify)"
+else
+	sed 's/^/  /' "$tmp/unit.out"
+	fail "kecho.service"
+fi
+
+if shellcheck -s bash dist/kechoctl.bash >"$tmp/sc.out" 2>&1; then
+	pass "bash completion (shellcheck)"
+else
+	sed 's/^/  /' "$tmp/sc.out"
+	fail "bash completion"
+fi
+
+if "$top/tests/host/apply.sh" >"$tmp/apply.out" 2>&1; then
+	pass "kechoctl apply against fake-ksrv ($(tail -n 1 "$tmp/apply.out"))"
+else
+	grep -v '^PASS' "$tmp/apply.out" | sed 's/^/  /'
+	fail "kechoctl apply against fake-ksrv"
 fi
 
 echo "$passed passed, $failed failed"

@@ -13,7 +13,8 @@
 #   - make install INSTALL_MOD_PATH=<tmp> (run in another such copy, so that
 #     src/ is left alone) must put the three modules in
 #     <tmp>/lib/modules/<kver>/extra/ and depmod them;
-#   - make install-tools DESTDIR=<tmp> installs a kechoctl that runs.
+#   - make install-tools DESTDIR=<tmp> installs a kechoctl that runs, the
+#     man pages, kecho.service running it, listeners.conf, the completion.
 # DKMS signs the modules it builds; its MOK key and certificate are pointed
 # at the temporary directory, where they would otherwise be created in
 # /var/lib/dkms. Prints PASS/FAIL per check and "N passed, N failed".
@@ -173,6 +174,19 @@ if make -s -C "$top" --no-print-directory install-tools \
 else
 	fail install.kechoctl "no working $tmp/tools-stage/usr/local/sbin/kechoctl"
 	show "$tmp/tools.log"
+fi
+missing=()
+for f in usr/local/share/man/man8/kechoctl.8 usr/local/share/man/man7/ksrv.7 \
+	usr/local/lib/systemd/system/kecho.service etc/kecho/listeners.conf \
+	usr/local/share/bash-completion/completions/kechoctl; do
+	[ -s "$tmp/tools-stage/$f" ] || missing+=("$f")
+done
+if [ ${#missing[@]} = 0 ] &&
+	grep -qx 'ExecStart=/usr/local/sbin/kechoctl apply /etc/kecho/listeners.conf' \
+		"$tmp/tools-stage/usr/local/lib/systemd/system/kecho.service"; then
+	pass install.tools-files
+else
+	fail install.tools-files "missing ${missing[*]:-nothing}, or the unit runs another kechoctl"
 fi
 
 echo "$passed passed, $failed failed"

@@ -198,10 +198,11 @@ boot() {
 		    -no-reboot)
 	if [ "$mode" = run ]; then
 		qemu+=(-nographic -append "$append"
-		       -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:8080-:8080,hostfwd=tcp:127.0.0.1:8081-:8081"
+		       -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:8080-:8080,hostfwd=tcp:127.0.0.1:8081-:8081,hostfwd=udp:127.0.0.1:8081-:8081"
 		       -device virtio-net-pci,netdev=n0)
 		log "booting; when the guest says it is ready:"
 		log "  nc 127.0.0.1 8080   (echo_sync)   nc 127.0.0.1 8081   (echo_async)"
+		log "  nc -u 127.0.0.1 8081   (echo_async over UDP)"
 		log "  from another terminal, or use the guest's shell here."
 		log "leave with 'exit' in the guest shell, or Ctrl-A then X."
 		exec "${qemu[@]}"
@@ -351,11 +352,20 @@ for kver in $kvers; do
 	build_all
 	make_initramfs
 	[ "$mode" = test ] || { boot; exit; }
-	# Host side first (DKMS and make install against this kernel), then
-	# one boot; the last line sums every run up.
-	for run in host guest; do
+	# Host side first (DKMS and make install against this kernel; the
+	# Debian packages built, installed and purged), then one boot; the
+	# last line sums every run up. The packages once, with the first
+	# kernel: installing and purging them is the same for every kernel,
+	# and their DKMS sources are those dkms.sh builds for each.
+	for run in host deb guest; do
+		if [ $run = deb ]; then
+			[ -z "${deb_done:-}" ] || continue
+			deb_done=1
+		fi
 		if [ $run = host ]; then
 			KDIR=$kdir "$top/tests/host/dkms.sh"
+		elif [ $run = deb ]; then
+			KDIR=$kdir "$top/tests/host/deb.sh"
 		else
 			boot
 		fi | tee "$build/summary" || true
