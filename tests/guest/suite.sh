@@ -852,6 +852,33 @@ t_ctl_errors() {
 	expect_load_error 22 echo_async autostart=0 port=0
 }
 
+# The family driven through the kernel's own YNL library (tools/net/ynl/lib
+# of 6.12) and the spec, as the kernel's netlink selftests drive theirs:
+# tests/guest/ynl_test.py, in the python3 vm.sh packs. Every operation
+# (listener-add for each service and protocol, with and without options;
+# listener-del; both dumps, with live connections), each refusal's errno
+# and extack (message, attribute, policy), as a user namespace's root and
+# as a user without the capability, dumps of many parts, and three
+# network namespaces. The test prints its own TAP; its results and
+# figures show as info lines.
+t_ctl_ynl() {
+	[ -x /usr/bin/python3 ] || fail "no python3 in the initramfs"
+	load echo_async autostart=0
+	load echo_sync autostart=0 idle_timeout=30
+	load discard autostart=0
+	python3 -S -B /tests/ynl_test.py >/tmp/out.ynl 2>&1 ||
+		fail "$(cat /tmp/out.ynl)"
+	sed -n 's/^ok [0-9]* /info: /p; /^info: /p' /tmp/out.ynl
+	# The user namespace's listeners went with its network namespace.
+	wait_for_dmesg "echo_sync: stopped TCP \[::\]:7504" 1 60
+	wait_for_dmesg "discard: stopped UDP \[::\]:7505" 1 60
+	[ "$(kechoctl -j list)" = "[]" ] ||
+		fail "listeners left: $(kechoctl list)"
+	unload discard
+	unload echo_sync
+	unload echo_async
+}
+
 # Listeners in two namespaces on the same port see only their own
 # clients; a namespace that goes with live connections takes them along.
 t_ctl_netns() {
@@ -1601,8 +1628,8 @@ for variant in task:softirq=0 copy:"zerocopy=0 softirq=0" \
 	run_test "echo_async.${variant%%:*}.slow_reader" t_async_slow_reader
 done
 ECHO_ASYNC_PARAMS=
-for t in runtime errors netns userns netns_loop unload_netns user_budget \
-	 user_peer_timeout user_attack nlfuzz; do
+for t in runtime errors ynl netns userns netns_loop unload_netns \
+	 user_budget user_peer_timeout user_attack nlfuzz; do
 	run_test "ctl.$t" "t_ctl_$t"
 done
 run_test discard t_discard
