@@ -9,7 +9,11 @@
 
 #include "ksrv.h"
 
-/* echo_async's own counters, after ksrv's in /proc/net/echo_async. */
+/*
+ * echo_async's own counters, after ksrv's in /proc/net/echo_async: bytes
+ * on every listener (TCP's stream, UDP's payloads), the rest on UDP
+ * listeners only.
+ */
 enum echo_async_stat {
 	ECHO_ASYNC_BYTES_IN,
 	ECHO_ASYNC_BYTES_OUT,

@@ -46,9 +46,20 @@ static const char * const echo_async_stat_names[] = {
 	[ECHO_ASYNC_DGRAMS_BAD_ADDR] = "dgrams_bad_addr",
 };
 
+/* Bytes count TCP's stream or UDP's payloads; the rest is UDP's alone. */
+static const enum ksrv_show echo_async_stat_show[] = {
+	[ECHO_ASYNC_BYTES_IN] = KSRV_SHOW_ALL,
+	[ECHO_ASYNC_BYTES_OUT] = KSRV_SHOW_ALL,
+	[ECHO_ASYNC_DGRAMS_OUT] = KSRV_SHOW_UDP,
+	[ECHO_ASYNC_DGRAMS_DROPPED] = KSRV_SHOW_UDP,
+	[ECHO_ASYNC_DGRAMS_BAD_PORT] = KSRV_SHOW_UDP,
+	[ECHO_ASYNC_DGRAMS_BAD_ADDR] = KSRV_SHOW_UDP,
+};
+
 static void echo_async_datagram(struct ksrv_service *srv,
 				struct ksrv_dgram *dg)
 {
+	ksrv_count(srv, ECHO_ASYNC_BYTES_IN, dg->len);
 	switch (ksrv_udp_check_source(&dg->from, ksrv_service_port(srv))) {
 	case KSRV_UDP_SOURCE_OK:
 		break;
@@ -59,10 +70,12 @@ static void echo_async_datagram(struct ksrv_service *srv,
 		ksrv_count(srv, ECHO_ASYNC_DGRAMS_BAD_ADDR, 1);
 		return;
 	}
-	if (ksrv_udp_reply(srv, dg, dg->data, dg->len))
+	if (ksrv_udp_reply(srv, dg, dg->data, dg->len)) {
 		ksrv_count(srv, ECHO_ASYNC_DGRAMS_DROPPED, 1);
-	else
-		ksrv_count(srv, ECHO_ASYNC_DGRAMS_OUT, 1);
+		return;
+	}
+	ksrv_count(srv, ECHO_ASYNC_DGRAMS_OUT, 1);
+	ksrv_count(srv, ECHO_ASYNC_BYTES_OUT, dg->len);
 }
 
 static const struct ksrv_ops echo_async_ops = {
@@ -73,6 +86,7 @@ static const struct ksrv_ops echo_async_ops = {
 	.disarm = echo_async_disarm,
 	.datagram = echo_async_datagram,
 	.stat_names = echo_async_stat_names,
+	.stat_show = echo_async_stat_show,
 	.nr_stats = ECHO_ASYNC_NR_STATS,
 };
 

@@ -281,6 +281,21 @@ struct ksrv_dgram {
 };
 
 /**
+ * enum ksrv_show - which listeners of a service show one of its counters
+ * @KSRV_SHOW_ALL: TCP and UDP listeners
+ * @KSRV_SHOW_TCP: TCP listeners only
+ * @KSRV_SHOW_UDP: UDP listeners only
+ *
+ * A counter a listener's protocol never moves is left out of its block in
+ * /proc/net/<name> and of its netlink dump, rather than shown as 0.
+ */
+enum ksrv_show {
+	KSRV_SHOW_ALL,
+	KSRV_SHOW_TCP,
+	KSRV_SHOW_UDP,
+};
+
+/**
  * struct ksrv_ops - a service, as it describes itself to ksrv
  * @name: the service's name, up to 15 characters: what a listener is
  *	added for over netlink, its /proc/net file, its messages' prefix
@@ -300,6 +315,8 @@ struct ksrv_dgram {
  * @datagram: UDP, optional: one datagram received
  * @stat_names: names of the service's own counters, shown after the core's
  *	in /proc/net/<name>; counted with ksrv_count()
+ * @stat_show: optional, for each of @stat_names: which listeners show it
+ *	(&enum ksrv_show); NULL: every listener shows every one
  * @nr_stats: how many names @stat_names has
  *
  * Exactly one of @serve and @ready is set.
@@ -313,6 +330,7 @@ struct ksrv_ops {
 	void (*disarm)(struct ksrv_conn *conn);
 	void (*datagram)(struct ksrv_service *srv, struct ksrv_dgram *dg);
 	const char * const *stat_names;
+	const enum ksrv_show *stat_show;
 	unsigned int nr_stats;
 };
 

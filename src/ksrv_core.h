@@ -82,18 +82,20 @@ enum ksrv_stat {
  * @cpu: per-CPU counters, @nr of them, summed only when they are read
  * @nr: the core's counters and then the service's
  * @names: the service's counters' names
+ * @show: which listeners show each of the service's counters, or NULL
+ *	(&ksrv_ops.stat_show)
  * @udp: a UDP listener's: show the UDP counters, not the TCP ones
  */
 struct ksrv_stats {
 	u64 __percpu *cpu;
 	unsigned int nr;
 	const char * const *names;
+	const enum ksrv_show *show;
 	bool udp;
 };
 
-int ksrv_stats_init(struct ksrv_stats *stats, const char *name,
-		    const char * const *names, unsigned int nr_names, bool udp,
-		    gfp_t gfp);
+int ksrv_stats_init(struct ksrv_stats *stats, const struct ksrv_ops *ops,
+		    const struct ksrv_config *cfg);
 void ksrv_stats_destroy(struct ksrv_stats *stats);
 const char *ksrv_stats_name(const struct ksrv_stats *stats, unsigned int stat);
 u64 ksrv_stats_sum(const struct ksrv_stats *stats, unsigned int stat);

@@ -372,8 +372,7 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 
 	ksrv_registry_init(&srv->conns, cfg->max_conns);
 	ksrv_threads_init(&srv->threads);
-	ret = ksrv_stats_init(&srv->stats, cfg->name, ops->stat_names,
-			      ops->nr_stats, cfg->udp, ksrv_config_gfp(cfg));
+	ret = ksrv_stats_init(&srv->stats, ops, cfg);
 	if (ret)
 		goto err_charged;
 	ret = ksrv_executor_init(&srv->executor, cfg->name, cfg->unbound);

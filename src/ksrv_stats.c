@@ -8,7 +8,8 @@
  * one, which is all an operator needs.
  *
  * A TCP listener shows the core's TCP counters, a UDP listener the UDP
- * ones, then both the service's own, by the names it gave.
+ * ones, then both the service's own, by the names it gave, less those the
+ * service marked for the other protocol (&ksrv_ops.stat_show).
  */
 #include <linux/module.h>
 #include <linux/seq_file.h>
@@ -43,8 +44,13 @@ const char *ksrv_stats_name(const struct ksrv_stats *stats, unsigned int stat)
 	case KSRV_STAT_DGRAMS_IN:
 		return stats->udp ? ksrv_stat_names[stat] : NULL;
 	}
-	return stat < KSRV_STAT_NR ? ksrv_stat_names[stat] :
-	       stats->names[stat - KSRV_STAT_NR];
+	if (stat < KSRV_STAT_NR)
+		return ksrv_stat_names[stat];
+	stat -= KSRV_STAT_NR;
+	if (stats->show &&
+	    stats->show[stat] == (stats->udp ? KSRV_SHOW_TCP : KSRV_SHOW_UDP))
+		return NULL;
+	return stats->names[stat];
 }
 
 /**
@@ -85,26 +91,23 @@ void ksrv_stats_show(struct seq_file *m, const struct ksrv_stats *stats)
 /**
  * ksrv_stats_init() - zero a listener's counters
  * @stats: the counters
- * @name: the service's name, for the error message
- * @names: the names of the service's own counters, which must outlive
- *	@stats
- * @nr_names: how many there are
- * @udp: a UDP listener's counters
- * @gfp: GFP_KERNEL_ACCOUNT to charge them to the calling task
+ * @ops: the service, whose counters' names and kinds must outlive @stats
+ * @cfg: the listener: its protocol, and whom to charge
+ *	(ksrv_config_gfp())
  *
  * Return: 0, or -ENOMEM after one error line.
  */
-int ksrv_stats_init(struct ksrv_stats *stats, const char *name,
-		    const char * const *names, unsigned int nr_names, bool udp,
-		    gfp_t gfp)
+int ksrv_stats_init(struct ksrv_stats *stats, const struct ksrv_ops *ops,
+		    const struct ksrv_config *cfg)
 {
-	stats->names = names;
-	stats->nr = KSRV_STAT_NR + nr_names;
-	stats->udp = udp;
+	stats->names = ops->stat_names;
+	stats->show = ops->stat_show;
+	stats->nr = KSRV_STAT_NR + ops->nr_stats;
+	stats->udp = cfg->udp;
 	stats->cpu = __alloc_percpu_gfp(stats->nr * sizeof(u64),
-					__alignof__(u64), gfp);
+					__alignof__(u64), ksrv_config_gfp(cfg));
 	if (!stats->cpu) {
-		pr_err("%s: cannot allocate counters\n", name);
+		pr_err("%s: cannot allocate counters\n", cfg->name);
 		return -ENOMEM;
 	}
 	return 0;

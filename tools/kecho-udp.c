@@ -4,7 +4,9 @@
  *
  *   sizes   one datagram of each size from 0 bytes to the largest UDP
  *           carries (65507 over IPv4, 65527 over IPv6), each checked byte
- *           for byte; a lost one is sent again
+ *           for byte; a lost one is sent again. Prints the payload bytes
+ *           sent (tries included) and received, which the server's
+ *           bytes_in and bytes_out should match
  *   flood   many datagrams from many sockets at once: loss is reported
  *           (UDP may drop under overload), a corrupt, foreign or
  *           duplicated reply fails
@@ -143,6 +145,7 @@ static int run_sizes(void)
 			   MAX_DGRAM : MAX_DGRAM_V4;
 	struct timeval tv = { .tv_sec = 1 };
 	int fd = udp_socket(), tries, bad = 0;
+	ull sent = 0, echoed = 0;
 	size_t i;
 
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
@@ -157,10 +160,13 @@ static int run_sizes(void)
 		for (tries = 0; tries < 5 && n < 0; tries++) {
 			if (send(fd, txbuf, len, 0) != (ssize_t)len)
 				die("send %zu bytes: %s", len, strerror(errno));
+			sent += len;
 			n = recv(fd, rxbuf, sizeof(rxbuf), MSG_TRUNC);
 			if (n < 0 && errno != EAGAIN)
 				die("recv: %s", strerror(errno));
 		}
+		if (n > 0)
+			echoed += n;
 		if (n < 0) {
 			printf("sizes: %zu bytes: no reply after %d tries\n",
 			       len, tries);
@@ -174,7 +180,8 @@ static int run_sizes(void)
 			die("timeout");
 	}
 	close(fd);
-	printf("sizes: up to %u bytes, %d bad%s\n", max, bad, bad ? "" : " ok");
+	printf("sizes: up to %u bytes, %d bad, sent=%llu echoed=%llu%s\n",
+	       max, bad, sent, echoed, bad ? "" : " ok");
 	return bad ? 1 : 0;
 }
 

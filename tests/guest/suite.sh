@@ -236,9 +236,9 @@ t_stats() {
 	local bytes
 	load "$1"
 	# A block per listener: the core's counters for its protocol, then
-	# the service's own.
+	# the service's own for it (UDP's dgrams_* on UDP listeners only).
 	want="listener conns accepted refused over_budget idle_closed errors bytes_in bytes_out "
-	[ "$1" = echo_async ] && want="listener conns accepted refused over_budget idle_closed errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr listener dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr "
+	[ "$1" = echo_async ] && want="${want}listener dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr "
 	[ "$(cut -d' ' -f1 "/proc/net/$1" | tr '\n' ' ')" = "$want" ] ||
 		fail "format of /proc/net/$1: $(cat "/proc/net/$1")"
 	grep -qE "^listener [0-9]+ tcp \[::\]:$2$" "/proc/net/$1" ||
@@ -445,16 +445,69 @@ t_async_unload_mixed() {
 
 # ---- echo_async's UDP echo ----
 
+# sizes_bytes FILE KEY: the payload bytes kecho-udp sizes reported, as
+# sent=N or echoed=N.
+sizes_bytes() {
+	sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$1"
+}
+
+# block_keys MODULE PROTO: the counters' names of MODULE's PROTO listeners
+# in /proc/net/MODULE, one line per listener.
+block_keys() {
+	awk -v p="$2" '$1 == "listener" { if (on) print keys; on = ($3 == p)
+					  keys = ""; next }
+		       on { keys = keys (keys == "" ? "" : " ") $1 }
+		       END { if (on) print keys }' "/proc/net/$1"
+}
+
 # Every size from 0 bytes to the largest datagram, byte-exact, over IPv4
-# and IPv6; udp=0 serves none.
+# and IPv6, each payload byte counted in and out; udp=0 serves none.
 t_async_udp_sizes() {
+	local sent echoed
 	load echo_async
 	dmesg_has "echo_async: listening on UDP \[::\]:8081"
-	kecho-udp -a 127.0.0.1 -p 8081 sizes -x "$SEED"
-	kecho-udp -a ::1 -p 8081 sizes -x "$SEED"
+	kecho-udp -a 127.0.0.1 -p 8081 sizes -x "$SEED" >/tmp/out.sizes4 ||
+		fail "$(cat /tmp/out.sizes4)"
+	kecho-udp -a ::1 -p 8081 sizes -x "$SEED" >/tmp/out.sizes6 ||
+		fail "$(cat /tmp/out.sizes6)"
 	expect_stat echo_async dgrams_dropped 0
 	[ "$(stat_of echo_async dgrams_in)" = "$(stat_of echo_async dgrams_out)" ] ||
 		fail "not every datagram answered: $(cat /proc/net/echo_async)"
+	# bytes_in and bytes_out count the datagrams' payloads, every try
+	# the client sent and every answer it got; the TCP listener moved
+	# none.
+	sent=$(($(sizes_bytes /tmp/out.sizes4 sent) +
+		$(sizes_bytes /tmp/out.sizes6 sent)))
+	echoed=$(($(sizes_bytes /tmp/out.sizes4 echoed) +
+		  $(sizes_bytes /tmp/out.sizes6 echoed)))
+	[ "$sent" -gt 130000 ] || fail "sizes sent $sent bytes"
+	echo "info: $sent payload bytes sent, $echoed echoed"
+	expect_stat echo_async bytes_in "$sent"
+	expect_stat echo_async bytes_out "$echoed"
+	kechoctl -j list >/tmp/out.list
+	jq_ok "map(select(.proto == \"udp\"))[0].stats |
+		.bytes_in == $sent and .bytes_out == $echoed" /tmp/out.list
+	jq_ok 'map(select(.proto == "tcp"))[0].stats |
+		.bytes_in == 0 and .bytes_out == 0' /tmp/out.list
+	# Each listener shows the counters of its protocol only, in
+	# /proc/net and in the dump.
+	[ "$(block_keys echo_async tcp)" = \
+	  "conns accepted refused over_budget idle_closed errors bytes_in bytes_out" ] ||
+		fail "TCP listener's counters: $(cat /proc/net/echo_async)"
+	[ "$(block_keys echo_async udp)" = \
+	  "dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr" ] ||
+		fail "UDP listener's counters: $(cat /proc/net/echo_async)"
+	jq_ok 'all(.[] | select(.proto == "tcp"); .stats | keys |
+		all(startswith("dgrams_") | not))' /tmp/out.list
+	jq_ok 'all(.[] | select(.proto == "udp");
+		(has("conns") or has("backlog") or has("max_conns")
+		 or has("idle_timeout") | not) and (.stats | keys - ["accepted",
+		 "refused", "over_budget", "idle_closed"] == keys))' \
+		/tmp/out.list
+	jq_ok '[.[] | .stats | keys_unsorted | join(" ")] ==
+		["accepted refused over_budget idle_closed errors bytes_in bytes_out",
+		 "dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr"]' \
+		/tmp/out.list
 	unload echo_async
 	load echo_async addr=::1
 	kecho-udp -a ::1 -p 8081 sizes -x "$SEED"
@@ -506,6 +559,9 @@ t_async_udp_loop() {
 	expect_stat echo_async dgrams_in 5
 	kecho-udp -p 8081 raw -P 1024
 	expect_stat echo_async dgrams_out 1 10
+	# 16 payload bytes each: all 6 received, the one answer sent.
+	expect_stat echo_async bytes_in 96
+	expect_stat echo_async bytes_out 16
 	kecho-udp -p 8081 sizes -x "$SEED"
 	expect_stat echo_async dgrams_bad_port 5
 	expect_stat echo_async dgrams_bad_addr 0
@@ -653,7 +709,7 @@ t_ctl_runtime() {
 		fail "listeners with autostart=0: $(kechoctl list)"
 	! kecho-client -p 8081 -t 10 echo -c 1 -s 1 -S 1 >/dev/null 2>&1 ||
 		fail "port 8081 served with autostart=0"
-	local a b c
+	local a b c i k keys
 	a=$(ctl_add tcp 7001)
 	b=$(ctl_add tcp 7002 addr 127.0.0.1 max_conns 2 idle_timeout 600)
 	c=$(ctl_add udp 7001)
@@ -682,9 +738,15 @@ t_ctl_runtime() {
 	jq_ok '.[2] | .proto == "udp" and .port == 7001 and (has("conns") | not)
 		and .stats.dgrams_in > 0
 		and .stats.dgrams_out == .stats.dgrams_in' /tmp/out.list
-	# The JSON and each listener's block in /proc/net say the same.
+	# The JSON and each listener's block in /proc/net say the same, and
+	# have the same counters: the TCP ones, or the UDP ones.
 	for i in 0 1 2; do
-		for k in bytes_in bytes_out errors dgrams_out; do
+		keys="accepted refused over_budget idle_closed errors bytes_in bytes_out"
+		[ $i = 2 ] && keys="dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr"
+		[ "$(jq -r ".[$i].stats | keys_unsorted | join(\" \")" \
+		     /tmp/out.list)" = "$keys" ] ||
+			fail "listener $((a + i))'s counters: $(cat /tmp/out.list)"
+		for k in $keys; do
 			[ "$(jq ".[$i].stats.$k" /tmp/out.list)" = \
 			  "$(listener_stat echo_async $((a + i)) $k)" ] ||
 				fail "listener $((a + i)) $k: $(cat /tmp/out.list)" \
@@ -925,6 +987,33 @@ t_ctl_errors() {
 	unload echo_async
 	# Bad parameters fail a load even with nothing to start.
 	expect_load_error 22 echo_async autostart=0 port=0
+}
+
+# The family driven through the kernel's own YNL library (tools/net/ynl/lib
+# of 6.12) and the spec, as the kernel's netlink selftests drive theirs:
+# tests/guest/ynl_test.py, in the python3 vm.sh packs. Every operation
+# (listener-add for each service and protocol, with and without options;
+# listener-del; both dumps, with live connections), each refusal's errno
+# and extack (message, attribute, policy), as a user namespace's root and
+# as a user without the capability, dumps of many parts, and three
+# network namespaces. The test prints its own TAP; its results and
+# figures show as info lines.
+t_ctl_ynl() {
+	[ -x /usr/bin/python3 ] || fail "no python3 in the initramfs"
+	load echo_async autostart=0
+	load echo_sync autostart=0 idle_timeout=30
+	load discard autostart=0
+	python3 -S -B /tests/ynl_test.py >/tmp/out.ynl 2>&1 ||
+		fail "$(cat /tmp/out.ynl)"
+	sed -n 's/^ok [0-9]* /info: /p; /^info: /p' /tmp/out.ynl
+	# The user namespace's listeners went with its network namespace.
+	wait_for_dmesg "echo_sync: stopped TCP \[::\]:7504" 1 60
+	wait_for_dmesg "discard: stopped UDP \[::\]:7505" 1 60
+	[ "$(kechoctl -j list)" = "[]" ] ||
+		fail "listeners left: $(kechoctl list)"
+	unload discard
+	unload echo_sync
+	unload echo_async
 }
 
 # Listeners in two namespaces on the same port see only their own
@@ -1674,8 +1763,8 @@ for variant in task:softirq=0 copy:"zerocopy=0 softirq=0" \
 	run_test "echo_async.${variant%%:*}.slow_reader" t_async_slow_reader
 done
 ECHO_ASYNC_PARAMS=
-for t in runtime apply errors netns userns netns_loop unload_netns user_budget \
-	 user_peer_timeout user_attack nlfuzz; do
+for t in runtime apply errors ynl netns userns netns_loop unload_netns \
+	 user_budget user_peer_timeout user_attack nlfuzz; do
 	run_test "ctl.$t" "t_ctl_$t"
 done
 run_test discard t_discard

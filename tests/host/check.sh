@@ -20,6 +20,9 @@
 #   completion  dist/kechoctl.bash: shellcheck
 #   apply       kechoctl apply against a stand-in for the kernel's family
 #               (tests/host/apply.sh, fake-ksrv.c)
+#   ynl         tests/guest/ynl_test.py --offline: the kernel's YNL library
+#               (tools/net/ynl/lib of 6.12) loads the spec and encodes and
+#               decodes what ctl.ynl sends and reads
 # The builds run on copies of the sources (make dkms-src) in a temporary
 # directory, against the stock headers: the kernel linux-headers-amd64
 # depends on, or KDIR. Prints PASS/FAIL per check and "N passed, N failed";
@@ -218,6 +221,20 @@ if "$top/tests/host/apply.sh" >"$tmp/apply.out" 2>&1; then
 else
 	grep -v '^PASS' "$tmp/apply.out" | sed 's/^/  /'
 	fail "kechoctl apply against fake-ksrv"
+# What ctl.ynl runs in the guest, less the kernel: the spec through the
+# kernel's YNL library, as vm.sh packs them.
+ynl=$tmp/ynl-lib
+if ysrc=$("$top/tests/qemu/linux-source.sh" 6.12 tools/net/ynl \
+	Documentation/netlink 2>"$tmp/ynl-src.out") &&
+	mkdir -p "$ynl/lib" &&
+	cp "$ysrc"/tools/net/ynl/lib/{__init__,nlspec,ynl}.py "$ynl/lib/" &&
+	cp "$ysrc/Documentation/netlink/specs/nlctrl.yaml" "$spec" "$ynl/" &&
+	/usr/bin/python3 -S -B "$top/tests/guest/ynl_test.py" --ynl "$ynl" \
+		--offline >"$tmp/ynl-test.out" 2>&1; then
+	pass "ynl_test.py --offline: the kernel's YNL library and the spec"
+else
+	cat "$tmp/ynl-src.out" "$tmp/ynl-test.out" 2>/dev/null | sed 's/^/  /'
+	fail "ynl_test.py --offline"
 fi
 
 echo "$passed passed, $failed failed"

@@ -141,6 +141,41 @@ copy_with_libs() {
 	done
 }
 
+# add_python ROOT: for ctl.ynl (tests/guest/ynl_test.py), Debian's python3
+# (the host's) with the standard modules the test loads and no others,
+# compiled without their sources, python3-yaml's pure-Python loader, the
+# kernel's YNL library (tools/net/ynl/lib of linux-source-6.12, unpacked
+# as make check unpacks it), its nlctrl spec and ours, in /lib/ynl. The
+# modules are those the test loads when it runs --offline on the host;
+# the packed tree then runs the same by itself (PYTHONHOME), so that a
+# module left out fails here rather than in the guest.
+add_python() {
+	local root=$1 ksrc py so
+	local ynl=$root/lib/ynl list=$build/python-modules
+	ksrc=$("$top/tests/qemu/linux-source.sh" 6.12 tools/net/ynl \
+		Documentation/netlink)
+	py=$(readlink -f /usr/bin/python3)
+	mkdir -p "$ynl/lib"
+	cp "$ksrc"/tools/net/ynl/lib/{__init__,nlspec,ynl}.py "$ynl/lib/"
+	cp "$ksrc/Documentation/netlink/specs/nlctrl.yaml" \
+		"$top/Documentation/netlink/specs/ksrv.yaml" "$ynl/"
+	cp "$top/tests/guest/ynl_test.py" "$root/tests/"
+	copy_with_libs "$root" "$py"
+	ln -sf "${py##*/}" "$root/usr/bin/python3"
+	/usr/bin/python3 -S -B "$root/tests/ynl_test.py" --ynl "$ynl" \
+		--offline --list-modules "$list" >/dev/null
+	/usr/bin/python3 "$top/tests/qemu/pack-python.py" "$root" "$list" \
+		>"$list.packed"
+	for so in $(grep '\.so$' "$list.packed"); do
+		copy_with_libs "$root" "${so#"$root"}"
+	done
+	env -i PYTHONHOME="$root/usr" "$root/usr/bin/python3" -S -B \
+		"$root/tests/ynl_test.py" --ynl "$ynl" --offline >/dev/null || {
+		log "the initramfs's python3 cannot run ynl_test.py --offline"
+		return 1
+	}
+}
+
 # A busybox initramfs: our modules, tools, the suite, and for run mode the
 # virtio NIC's modules in the order they depend on each other.
 make_initramfs() {
@@ -178,6 +213,9 @@ make_initramfs() {
 	if [ "$mode" = bench ] && command -v perf >/dev/null; then
 		copy_with_libs "$root" "$(command -v perf)"
 	fi
+	# python3 for ctl.ynl, in the suite's guests only: the benchmark's
+	# and run's boot without unpacking it.
+	case $mode in test*) add_python "$root" ;; esac
 	chmod +x "$root/init"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) \
 		>"$build/initramfs.gz"
@@ -329,7 +367,7 @@ bench_profile_files() {
 
 need_pkgs qemu-system-x86 busybox-static cpio gzip make gcc libc6-dev \
 	linux-headers-amd64 liburing-dev dwarves clang-14 bpftool libbpf-dev \
-	libelf-dev zlib1g-dev jq xz-utils
+	libelf-dev zlib1g-dev jq xz-utils python3 python3-yaml
 [ "$mode" != bench ] || need_pkgs gnuplot-nox python3 linux-perf
 mkdir -p "$cache" "$build"
 if [ "$mode" = test-debug ] || [ "$mode" = test-kcsan ]; then
