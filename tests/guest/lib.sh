@@ -44,9 +44,13 @@ kernel_log() {
 		{ print }'
 }
 
-# kcsan_summary: one line per distinct KCSAN report outside our modules.
+# kcsan_summary: what KCSAN watched and found (its counters), and one
+# line per distinct report outside our modules.
 kcsan_summary() {
-	[ $KCSAN_KERNEL = 1 ] && [ -s $KCSAN_ELSEWHERE ] || return 0
+	[ $KCSAN_KERNEL = 1 ] || return 0
+	echo "KCSAN: $(grep -E '^(enabled|setup_watchpoints|data_races|report_races|races_unknown_origin|no_capacity):' \
+		/sys/kernel/debug/kcsan | tr '\n' ' ')"
+	[ -s $KCSAN_ELSEWHERE ] || return 0
 	echo "KCSAN: $(grep -c 'BUG: KCSAN:' $KCSAN_ELSEWHERE) reports outside our modules (not failed on):"
 	sed -n 's/^\[\([^]]*\)\].*BUG: KCSAN: \(.*\)/\2 (\1)/p' $KCSAN_ELSEWHERE |
 		sort | uniq -c | sort -rn | sed 's/^/    /'
