@@ -221,6 +221,8 @@ if "$top/tests/host/apply.sh" >"$tmp/apply.out" 2>&1; then
 else
 	grep -v '^PASS' "$tmp/apply.out" | sed 's/^/  /'
 	fail "kechoctl apply against fake-ksrv"
+fi
+
 # What ctl.ynl runs in the guest, less the kernel: the spec through the
 # kernel's YNL library, as vm.sh packs them.
 ynl=$tmp/ynl-lib
