@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# make          build the modules against the running kernel (KDIR= overrides)
+# make          build the modules against the running kernel (KDIR= overrides):
+#               ksrv/ (ksrv.ko), then services/ (echo_sync.ko, echo_async.ko)
 # make samples  also build samples/ (the discard service)
 # make run      boot a QEMU guest with both servers, ports forwarded to the host
 # make test     run the test suite in a QEMU guest
@@ -12,7 +13,7 @@
 # make check    checkpatch --strict, a W=1 build and a sparse build; the
 #               netlink spec against what the kernel's generator makes of it;
 #               the man pages, the unit, kechoctl apply (no kernel)
-# make regen    regenerate src/uapi/ksrv.h and src/ksrv_nl_gen.h from
+# make regen    regenerate include/uapi/linux/ksrv.h and ksrv/ksrv_nl_gen.h from
 #               Documentation/netlink/specs/ksrv.yaml (tests/host/ynl-regen.sh)
 # make install  install the modules into KDIR's kernel's extra/, then depmod,
 #               and the tools (install-tools: those alone): kechoctl into
@@ -25,8 +26,9 @@
 #               copy of the tree, into build/deb/ (DEBDIR= elsewhere)
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-# The version the modules report (src/version.sh, which src/Kbuild runs too).
-KECHO_VERSION := $(shell sh src/version.sh)
+# The version the modules report (scripts/version.sh, which the Kbuild
+# files run too).
+KECHO_VERSION := $(shell sh scripts/version.sh)
 
 # The release of the kernel in KDIR, from its utsrelease.h: Debian's headers'
 # include/config/kernel.release (which modules_install would use) says
@@ -42,21 +44,28 @@ SIG_KEY = $(shell sed -n 's/^CONFIG_MODULE_SIG_KEY="\(.*\)"$$/\1/p' \
 NO_SIGN = $(if $(SIG_KEY),$(if $(wildcard $(KDIR)/$(SIG_KEY) \
 	$(filter /%,$(SIG_KEY))),,CONFIG_MODULE_SIG_ALL=))
 
+# The directories of the installed modules, each its own external-module
+# build (see README, "Layout").
+MODDIRS := ksrv services
+
 # What a DKMS copy of the sources holds (generated *.mod.c left out).
-DKMS_FILES := Makefile $(filter-out %.mod.c,$(wildcard src/*.c)) \
-	$(wildcard src/*.h) $(wildcard src/uapi/*.h) src/Kbuild src/version.sh
+DKMS_FILES := Makefile scripts/version.sh include/uapi/linux/ksrv.h \
+	$(foreach d,$(MODDIRS),$(d)/Kbuild \
+		$(filter-out %.mod.c,$(wildcard $(d)/*.c)) $(wildcard $(d)/*.h))
 DKMS_SOURCE_TREE ?= /usr/src
 DKMS ?= dkms
 
 all: modules
 
+# In this order: services/Kbuild links against ksrv/Module.symvers.
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/src modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/ksrv modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/services modules
 
-# The sample services (not installed), linked against src/'s ksrv.ko.
+# The sample services (not installed), linked against ksrv/'s ksrv.ko
+# (samples/Kbuild names its Module.symvers).
 samples: modules
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/samples \
-		KBUILD_EXTRA_SYMBOLS=$(CURDIR)/src/Module.symvers modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/samples modules
 
 tools:
 	$(MAKE) -C tools O=$(CURDIR)/build/tools
@@ -100,8 +109,13 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 SYSCONFDIR ?= /etc
 DESTDIR ?= $(INSTALL_MOD_PATH)
+# One modules_install per directory puts every module in extra/ itself
+# (one build of both directories would install extra/ksrv/ksrv.ko and
+# extra/services/echo_*.ko).
 install: kver-ok modules $(if $(wildcard tools/kechoctl.c),install-tools)
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/src KERNELRELEASE=$(KREL) \
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/ksrv KERNELRELEASE=$(KREL) \
+		INSTALL_MOD_DIR=extra $(NO_SIGN) modules_install
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/services KERNELRELEASE=$(KREL) \
 		INSTALL_MOD_DIR=extra $(NO_SIGN) modules_install
 	PATH="$$PATH:/sbin:/usr/sbin" depmod -a \
 		$(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KREL)
@@ -127,7 +141,7 @@ install-tools:
 # The sources DKMS builds from: $(DKMS_SOURCE_TREE)/kecho-<version>.
 dkms-src:
 	rm -rf $(DKMS_SOURCE_TREE)/kecho-$(KECHO_VERSION)
-	mkdir -p $(DKMS_SOURCE_TREE)/kecho-$(KECHO_VERSION)/src
+	mkdir -p $(DKMS_SOURCE_TREE)/kecho-$(KECHO_VERSION)
 	cp --parents $(DKMS_FILES) $(DKMS_SOURCE_TREE)/kecho-$(KECHO_VERSION)/
 	sed 's/@VERSION@/$(KECHO_VERSION)/' dkms.conf \
 		>$(DKMS_SOURCE_TREE)/kecho-$(KECHO_VERSION)/dkms.conf
@@ -163,7 +177,7 @@ deb:
 	rm -rf $(DEBDIR)/kecho
 
 clean:
-	for d in src samples; do \
+	for d in $(MODDIRS) samples; do \
 		$(MAKE) -C $(KDIR) M=$(CURDIR)/$$d clean 2>/dev/null || \
 		rm -f $$d/*.o $$d/*.ko $$d/*.mod* $$d/.*.cmd \
 			$$d/Module.symvers $$d/modules.order; \

@@ -33,9 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/genetlink.h>
+#include <linux/ksrv.h>
 #include <linux/netlink.h>
-
-#include "ksrv.h"
 
 #define REQ_SIZE	2048
 #define RX_SIZE		65536	/* above the 32 KiB a dump's part has at most */

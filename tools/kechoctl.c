@@ -2,9 +2,10 @@
 /*
  * kechoctl: add, remove and list the listeners of the ksrv services, and
  * list their open TCP connections, over the "ksrv" generic netlink family
- * (src/uapi/ksrv.h, Documentation/netlink/specs/ksrv.yaml); and make a
- * network namespace's listeners those a file lists (apply), which is how
- * kecho.service configures them at boot. The manual is kechoctl(8).
+ * (include/uapi/linux/ksrv.h, Documentation/netlink/specs/ksrv.yaml);
+ * and make a network namespace's listeners those a file lists (apply),
+ * which is how kecho.service configures them at boot. The manual is
+ * kechoctl(8).
  *
  * Raw netlink, without libnl or libmnl, so that it links statically and
  * runs in the guest's busybox initramfs. Numbers are checked only as far
@@ -27,9 +28,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include <linux/genetlink.h>
+#include <linux/ksrv.h>
 #include <linux/netlink.h>
-
-#include "ksrv.h"
 
 /* The kernel caps a dump's skb at 32 KiB; this holds any of them. */
 #define RCVBUF_SIZE	65536

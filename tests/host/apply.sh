@@ -19,7 +19,7 @@ passed=0 failed=0
 pass() { echo "PASS: $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $1: $2"; failed=$((failed + 1)); }
 
-flags=(-std=c11 -Wall -Wextra -Werror -O2 -I"$top/src/uapi")
+flags=(-std=c11 -Wall -Wextra -Werror -O2 -I"$top/include/uapi")
 if ! gcc "${flags[@]}" -fPIC -shared -o "$tmp/fake-ksrv.so" \
 	"$top/tests/host/fake-ksrv.c" -ldl >"$tmp/cc.log" 2>&1 ||
 	! gcc "${flags[@]}" -o "$tmp/kechoctl" "$top/tools/kechoctl.c" \

@@ -1,16 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check: static checks, nothing loaded, src/ left as it is.
-#   checkpatch  scripts/checkpatch.pl --strict over src/*.c and src/*.h,
-#               from Debian's linux-source-6.1 (tests/qemu/linux-source.sh)
+# make check: static checks, nothing loaded, the tree left as it is.
+#   checkpatch  scripts/checkpatch.pl --strict over the C sources and headers
+#               of ksrv/, services/, samples/ and include/uapi/, from
+#               Debian's linux-source-6.1 (tests/qemu/linux-source.sh)
 #   W=1         a build with the kernel's extra warnings (and kernel-doc)
 #   sparse      a build with C=2: sparse on every file
 #   spec        Documentation/netlink/specs/ksrv.yaml: valid by the kernel's
-#               schema for its protocol, src/uapi/ksrv.h and src/ksrv_nl_gen.h
-#               what the kernel's generator makes of it (ynl-regen.sh, with
-#               tools/net/ynl from linux-source-6.12), and the policies and
-#               op table of src/ksrv_netlink.c those it renders (spec-check.py)
+#               schema for its protocol, include/uapi/linux/ksrv.h and
+#               ksrv/ksrv_nl_gen.h what the kernel's generator makes of it
+#               (ynl-regen.sh, with tools/net/ynl from linux-source-6.12),
+#               and the policies and op table of ksrv/ksrv_netlink.c those
+#               it renders (spec-check.py)
 #   man         Documentation/man/*: mandoc -T lint and man --warnings
 #               (groff, as lintian runs it) say nothing; ksrv.7 has every
 #               parameter modinfo gives of the W=1 build's modules, and
@@ -49,8 +51,9 @@ fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 cd "$top" || exit 1
 version=$(make -s --no-print-directory version)
 files=()
-for f in src/*.c src/*.h src/uapi/*.h samples/*.c; do
-	case $f in *.mod.c | src/ksrv_compat.h | src/ksrv_trace.h) continue ;; esac
+for f in ksrv/*.c ksrv/*.h services/*.c services/*.h \
+	include/uapi/linux/*.h samples/*.c; do
+	case $f in *.mod.c | ksrv/ksrv_compat.h | ksrv/ksrv_trace.h) continue ;; esac
 	files+=("$f")
 done
 
@@ -64,13 +67,13 @@ checkpatch() {
 rc=0
 checkpatch -f "${files[@]}" >"$tmp/checkpatch.out" 2>&1 || rc=$?
 checkpatch --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON \
-	-f src/ksrv_compat.h >>"$tmp/checkpatch.out" 2>&1 || rc=$?
+	-f ksrv/ksrv_compat.h >>"$tmp/checkpatch.out" 2>&1 || rc=$?
 # A trace header is macros the tracing code expands several times over:
 # its own idioms (TP_* arguments opening a line, a field list as a macro
 # value, an argument read more than once) are what checkpatch would flag.
 checkpatch --ignore OPEN_ENDED_LINE,PARENTHESIS_ALIGNMENT,COMPLEX_MACRO,MACRO_ARG_REUSE \
-	-f src/ksrv_trace.h >>"$tmp/checkpatch.out" 2>&1 || rc=$?
-files+=(src/ksrv_compat.h src/ksrv_trace.h)
+	-f ksrv/ksrv_trace.h >>"$tmp/checkpatch.out" 2>&1 || rc=$?
+files+=(ksrv/ksrv_compat.h ksrv/ksrv_trace.h)
 e=$(grep -c ': ERROR:' "$tmp/checkpatch.out")
 w=$(grep -c ': WARNING:' "$tmp/checkpatch.out")
 c=$(grep -c ': CHECK:' "$tmp/checkpatch.out")
@@ -83,6 +86,8 @@ else
 fi
 
 # A build of a fresh copy with extra make arguments; any warning fails it.
+# The copy's make modules builds ksrv/ and then services/, as DKMS does;
+# make passes the arguments on to both kbuild runs.
 # Without the kernel's vmlinux, kbuild says it skips BTF: not a warning.
 check_build() {
 	local name=$1 rc n
@@ -92,8 +97,8 @@ check_build() {
 	make -s -C "$top" --no-print-directory dkms-src \
 		KECHO_VERSION="$version" DKMS_SOURCE_TREE="$dir" \
 		>"$dir.out" 2>&1 &&
-		make -s -C "$kdir" M="$dir/kecho-$version/src" -j"$(nproc)" \
-		"$@" modules >"$dir.out" 2>&1
+		make -s -C "$dir/kecho-$version" --no-print-directory \
+		-j"$(nproc)" KDIR="$kdir" "$@" modules >"$dir.out" 2>&1
 	rc=$?
 	grep -v '^Skipping BTF generation' "$dir.out" >"$dir.diag"
 	n=$(grep -cE 'warning:|WARNING:' "$dir.diag")
@@ -111,9 +116,9 @@ check_build sparse C=2
 sdir=$tmp/samples
 cp -r "$top/samples" "$sdir"
 rm -f "$sdir"/*.o "$sdir"/*.ko "$sdir"/*.mod* "$sdir"/.*.cmd
-mkdir -p "$tmp/src" && cp "$top"/src/*.h "$tmp/src/"
+mkdir -p "$tmp/ksrv" && cp "$top"/ksrv/*.h "$tmp/ksrv/"
 if make -s -C "$kdir" M="$sdir" W=1 C=2 \
-	KBUILD_EXTRA_SYMBOLS="$tmp/W_1/kecho-$version/src/Module.symvers" \
+	KBUILD_EXTRA_SYMBOLS="$tmp/W_1/kecho-$version/ksrv/Module.symvers" \
 	modules >"$sdir.out" 2>&1 &&
 	! grep -v '^Skipping BTF generation' "$sdir.out" | grep -qE 'warning:|WARNING:'; then
 	pass "samples build (W=1 C=2: no warnings)"
@@ -141,10 +146,10 @@ if "$top/tests/host/ynl-regen.sh" -o "$tmp/ynl" -s "$tmp/ynl-split.c" \
 	fi
 	if /usr/bin/python3 "$top/tests/host/spec-check.py" \
 		--generated "$tmp/ynl-split.c" >"$tmp/spec.out" 2>&1; then
-		pass "netlink spec: src/ksrv_netlink.c's policies and ops as generated"
+		pass "netlink spec: ksrv/ksrv_netlink.c's policies and ops as generated"
 	else
 		sed 's/^/  /' "$tmp/spec.out"
-		fail "netlink spec: src/ksrv_netlink.c's policies and ops"
+		fail "netlink spec: ksrv/ksrv_netlink.c's policies and ops"
 	fi
 else
 	grep -v '^\[linux-source.sh\]' "$tmp/ynl.out" | sed 's/^/  /'
@@ -168,12 +173,12 @@ done
 # Every module parameter in ksrv.7, as ".It Cm name Ns = ...".
 missing=()
 n=0
-for m in ksrv echo_sync echo_async; do
-	for p in $(modinfo -F parm "$tmp/W_1/kecho-$version/src/$m.ko" \
+for m in ksrv/ksrv services/echo_sync services/echo_async; do
+	for p in $(modinfo -F parm "$tmp/W_1/kecho-$version/$m.ko" \
 		   2>/dev/null | cut -d: -f1); do
 		n=$((n + 1))
 		grep -q "^\.It Cm $p Ns " Documentation/man/ksrv.7 ||
-			missing+=("$m.$p")
+			missing+=("${m#*/}.$p")
 	done
 done
 if [ "$n" -gt 0 ] && [ ${#missing[@]} = 0 ]; then

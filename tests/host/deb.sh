@@ -182,7 +182,9 @@ src=/usr/src/kecho-$upstream
 unit=/lib/systemd/system/kecho.service
 dkms_src_ok() {
 	grep -qx "PACKAGE_VERSION=\"$upstream\"" "$src/dkms.conf" &&
-		[ "$(cat "$src/VERSION")" = "$upstream" ] && [ -f "$src/src/Kbuild" ]
+		[ "$(cat "$src/VERSION")" = "$upstream" ] &&
+		[ -f "$src/ksrv/Kbuild" ] && [ -f "$src/services/Kbuild" ] &&
+		[ -f "$src/include/uapi/linux/ksrv.h" ]
 }
 dkms_added() {
 	dkms status -m kecho -v "$upstream" | grep "^kecho/$upstream"

@@ -11,8 +11,9 @@
 #     describe), license GPL, an author, a description, the kernel's
 #     vermagic, and for echo_sync/echo_async a description for every parm;
 #   - make install INSTALL_MOD_PATH=<tmp> (run in another such copy, so that
-#     src/ is left alone) must put the three modules in
-#     <tmp>/lib/modules/<kver>/extra/ and depmod them;
+#     the tree is left alone) must put the three modules, from ksrv/ and
+#     services/, side by side in <tmp>/lib/modules/<kver>/extra/ and
+#     depmod them;
 #   - make install-tools DESTDIR=<tmp> installs a kechoctl that runs, the
 #     man pages, kecho.service running it, listeners.conf, the completion.
 # DKMS signs the modules it builds; its MOK key and certificate are pointed
@@ -29,7 +30,7 @@ need_pkgs dkms kmod make gcc || exit 1
 kdir=$(stock_kdir) || exit 1
 kver=$(uts_release "$kdir" 2>/dev/null)
 [ -n "$kver" ] || { log "no kernel tree at $kdir"; exit 1; }
-# Once: src/ may change while this runs; every copy gets this version.
+# Once: the tree may change while this runs; every copy gets this version.
 version=$(make -s -C "$top" --no-print-directory version)
 modules=(ksrv echo_sync echo_async)
 

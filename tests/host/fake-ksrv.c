@@ -26,9 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/genetlink.h>
+#include <linux/ksrv.h>
 #include <linux/netlink.h>
-
-#include "ksrv.h"
 
 #define FAMILY_ID	0x42
 #define MAX_LISTENERS	256

@@ -6,12 +6,13 @@ kernel's generator.
   tests/host/spec-check.py --generated FILE [--spec FILE] [--header FILE]
                            [--netlink FILE]
 
-src/uapi/ksrv.h and src/ksrv_nl_gen.h are the generator's output, and make
-check diffs them (tests/host/ynl-regen.sh). What it cannot render for 6.1
-is the per-op op table of a family with dump-only commands, so
-src/ksrv_netlink.c writes the policies and the table itself. This checks:
+include/uapi/linux/ksrv.h and ksrv/ksrv_nl_gen.h are the generator's
+output, and make check diffs them (tests/host/ynl-regen.sh). What it
+cannot render for 6.1 is the per-op op table of a family with dump-only
+commands, so ksrv/ksrv_netlink.c writes the policies and the table
+itself. This checks:
 
-  kernel   the policies and op table of src/ksrv_netlink.c (struct
+  kernel   the policies and op table of ksrv/ksrv_netlink.c (struct
            genl_ops, one entry per command) against those the generator
            renders for the spec with split ops (FILE, from ynl-regen.sh -s:
            one entry per command and mode): the same commands, handlers
@@ -437,9 +438,10 @@ def main():
                     'split ops (tests/host/ynl-regen.sh -s FILE)')
     ap.add_argument('--spec', default=os.path.join(
         TOP, 'Documentation/netlink/specs/ksrv.yaml'))
-    ap.add_argument('--header', default=os.path.join(TOP, 'src/uapi/ksrv.h'))
+    ap.add_argument('--header', default=os.path.join(
+        TOP, 'include/uapi/linux/ksrv.h'))
     ap.add_argument('--netlink', default=os.path.join(
-        TOP, 'src/ksrv_netlink.c'))
+        TOP, 'ksrv/ksrv_netlink.c'))
     args = ap.parse_args()
 
     check_spec(args.spec)

@@ -8,21 +8,24 @@
 # (Documentation/netlink/*.yaml) from Debian's linux-source-6.12, as the
 # kernel's tools/net/ynl/ynl-regen.sh does for its families:
 #
-#   src/uapi/ksrv.h     ynl-gen-c.py --mode uapi --header
-#   src/ksrv_nl_gen.h   ynl-gen-c.py --mode kernel --header (kernel-policy
-#                       per-op: the policies, op table and handlers that
-#                       src/ksrv_netlink.c defines)
+#   include/uapi/linux/ksrv.h  ynl-gen-c.py --mode uapi --header (where
+#                              the spec's uapi-header, linux/ksrv.h, says)
+#   ksrv/ksrv_nl_gen.h         ynl-gen-c.py --mode kernel --header
+#                              (kernel-policy per-op: the policies, op
+#                              table and handlers that ksrv/ksrv_netlink.c
+#                              defines)
 #
 # The spec is first validated against the schema its 'protocol:' names.
 # A file is rewritten only if its content changed (make rebuilds nothing
 # otherwise); nothing is written if the generator fails.
 #
-#   -o DIR   write the files under DIR (DIR/src/...) and leave src/ alone:
-#            make check diffs them against the committed ones
+#   -o DIR   write the files under DIR (DIR/include/..., DIR/ksrv/...) and
+#            leave the tree alone: make check diffs them against the
+#            committed ones
 #   -s FILE  also write the kernel source the generator renders for the
 #            spec with its default kernel-policy, split (genl_split_ops,
 #            6.2+), which tests/host/spec-check.py compares the
-#            hand-written policies and op table of src/ksrv_netlink.c with
+#            hand-written policies and op table of ksrv/ksrv_netlink.c with
 #
 # Prints the generator's directory on stderr; exits non-zero if the spec
 # is invalid or the generator fails.
@@ -43,8 +46,8 @@ done
 spec=Documentation/netlink/specs/ksrv.yaml
 # FILE MODE KIND: what ynl-gen-c.py makes of the spec, and where it goes.
 generated=(
-	"src/uapi/ksrv.h uapi header"
-	"src/ksrv_nl_gen.h kernel header"
+	"include/uapi/linux/ksrv.h uapi header"
+	"ksrv/ksrv_nl_gen.h kernel header"
 )
 
 # Debian's python3 with Debian's modules, not whatever python3 is first

@@ -40,16 +40,24 @@ KSRV_MODULE_PARAM_UDP();
 static const char * const echo_async_stat_names[] = {
 	[ECHO_ASYNC_BYTES_IN] = "bytes_in",
 	[ECHO_ASYNC_BYTES_OUT] = "bytes_out",
+	[ECHO_ASYNC_SEND_WAIT_ACK] = "send_wait_ack",
+	[ECHO_ASYNC_SEND_WAIT_PROBE] = "send_wait_probe",
+	[ECHO_ASYNC_SEND_WAIT_NOMEM] = "send_wait_nomem",
+	[ECHO_ASYNC_SOFTIRQ_TO_TASK] = "softirq_to_task",
 	[ECHO_ASYNC_DGRAMS_OUT] = "dgrams_out",
 	[ECHO_ASYNC_DGRAMS_DROPPED] = "dgrams_dropped",
 	[ECHO_ASYNC_DGRAMS_BAD_PORT] = "dgrams_bad_port",
 	[ECHO_ASYNC_DGRAMS_BAD_ADDR] = "dgrams_bad_addr",
 };
 
-/* Bytes count TCP's stream or UDP's payloads; the rest is UDP's alone. */
+/* Bytes count TCP's stream or UDP's payloads; the rest is one's alone. */
 static const enum ksrv_show echo_async_stat_show[] = {
 	[ECHO_ASYNC_BYTES_IN] = KSRV_SHOW_ALL,
 	[ECHO_ASYNC_BYTES_OUT] = KSRV_SHOW_ALL,
+	[ECHO_ASYNC_SEND_WAIT_ACK] = KSRV_SHOW_TCP,
+	[ECHO_ASYNC_SEND_WAIT_PROBE] = KSRV_SHOW_TCP,
+	[ECHO_ASYNC_SEND_WAIT_NOMEM] = KSRV_SHOW_TCP,
+	[ECHO_ASYNC_SOFTIRQ_TO_TASK] = KSRV_SHOW_TCP,
 	[ECHO_ASYNC_DGRAMS_OUT] = KSRV_SHOW_UDP,
 	[ECHO_ASYNC_DGRAMS_DROPPED] = KSRV_SHOW_UDP,
 	[ECHO_ASYNC_DGRAMS_BAD_PORT] = KSRV_SHOW_UDP,

@@ -11,12 +11,17 @@
 
 /*
  * echo_async's own counters, after ksrv's in /proc/net/echo_async: bytes
- * on every listener (TCP's stream, UDP's payloads), the rest on UDP
- * listeners only.
+ * on every listener (TCP's stream, UDP's payloads), then TCP's (short
+ * sends by what they wait for, softirq's hand-overs to the task), then
+ * UDP's.
  */
 enum echo_async_stat {
 	ECHO_ASYNC_BYTES_IN,
 	ECHO_ASYNC_BYTES_OUT,
+	ECHO_ASYNC_SEND_WAIT_ACK,
+	ECHO_ASYNC_SEND_WAIT_PROBE,
+	ECHO_ASYNC_SEND_WAIT_NOMEM,
+	ECHO_ASYNC_SOFTIRQ_TO_TASK,
 	ECHO_ASYNC_DGRAMS_OUT,
 	ECHO_ASYNC_DGRAMS_DROPPED,
 	ECHO_ASYNC_DGRAMS_BAD_PORT,

@@ -7,38 +7,71 @@
 #define KSRV_CORE_H
 
 #include <linux/atomic.h>
+#include <linux/cache.h>
 #include <linux/completion.h>
 #include <linux/kthread.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
 #include <linux/uidgid.h>
+#include <uapi/linux/ksrv.h>
 
 #include "ksrv.h"
-#include "uapi/ksrv.h"
 
 /* ---- registry: the set of live connections (ksrv_registry.c) ---- */
 
 /**
- * struct ksrv_registry - the live connections of one service
- * @lock: protects every other field and every &ksrv_conn.idle_closed
- * @list: the connections, through &ksrv_conn.node
- * @count: number of connections on @list; read without @lock
- * @max: the most connections @list may hold
+ * struct ksrv_reg_shard - the connections one CPU registered
+ * @lock: protects @list, @seq, @closed, and &ksrv_conn.idle_closed of
+ *	the connections on @list
+ * @list: the connections, through &ksrv_conn.node, in the order of
+ *	their &ksrv_conn.seq
+ * @seq: the &ksrv_conn.seq of the last connection added
  * @closed: set by ksrv_registry_close(); nothing is added after it
+ *
+ * A cache line of its own: CPUs that accept at once do not share one.
+ */
+struct ksrv_reg_shard {
+	struct mutex lock; /* protects list, seq, closed */
+	struct list_head list;
+	u64 seq;
+	bool closed;
+} ____cacheline_aligned_in_smp;
+
+/**
+ * struct ksrv_registry - the live connections of one service
+ * @shard: one shard per possible CPU, @nr of them, indexed by CPU: a
+ *	connection goes on the shard of the CPU that adds it
+ * @nr: how many shards there are (nr_cpu_ids)
+ * @count: number of connections on every shard together, at most @max;
+ *	changed and read without a lock
+ * @max: the most connections the registry may hold
+ * @pop_from: the shard ksrv_registry_pop() looks at first
  *
  * Whoever takes a node off the registry owns the connection's teardown;
  * this is what lets a connection close itself while module exit is closing
  * all of them, without either side freeing it twice.
  */
 struct ksrv_registry {
-	struct mutex lock; /* protects list, count, closed */
-	struct list_head list;
-	unsigned int count;
+	struct ksrv_reg_shard *shard;
+	unsigned int nr;
+	atomic_t count;
 	unsigned int max;
-	bool closed;
+	unsigned int pop_from;
 };
 
-void ksrv_registry_init(struct ksrv_registry *reg, unsigned int max);
+/**
+ * struct ksrv_registry_pos - where a ksrv_registry_walk() resumes
+ * @shard: the shard
+ * @seq: the first &ksrv_conn.seq in it not yet seen
+ *
+ * All zeroes is the start.
+ */
+struct ksrv_registry_pos {
+	unsigned int shard;
+	u64 seq;
+};
+
+int ksrv_registry_init(struct ksrv_registry *reg, unsigned int max, gfp_t gfp);
 int ksrv_registry_add(struct ksrv_registry *reg, struct ksrv_conn *conn);
 bool ksrv_registry_remove(struct ksrv_registry *reg, struct ksrv_conn *conn);
 struct ksrv_conn *ksrv_registry_pop(struct ksrv_registry *reg);
@@ -47,7 +80,7 @@ unsigned int ksrv_registry_shutdown_if(struct ksrv_registry *reg,
 				       bool (*pick)(struct ksrv_conn *conn,
 						    void *arg),
 				       void *arg);
-int ksrv_registry_walk(struct ksrv_registry *reg, unsigned long *pos,
+int ksrv_registry_walk(struct ksrv_registry *reg, struct ksrv_registry_pos *pos,
 		       int (*fn)(struct ksrv_conn *conn, void *arg), void *arg);
 unsigned int ksrv_registry_count(struct ksrv_registry *reg);
 void ksrv_registry_destroy(struct ksrv_registry *reg);
@@ -139,11 +172,11 @@ void ksrv_idle_stop(struct ksrv_idle *idle);
 /**
  * struct ksrv_threads - the threads one spawner started
  * @exited: completed once by every thread, from core kernel code
- * @running: threads started and not yet seen exiting; spawner only
+ * @running: threads started and not yet seen exiting
  */
 struct ksrv_threads {
 	struct completion exited;
-	unsigned int running;
+	atomic_t running;
 };
 
 void ksrv_threads_init(struct ksrv_threads *threads);
@@ -223,30 +256,53 @@ struct ksrv_udp {
 };
 
 /**
- * struct ksrv_service - a listener: one socket of a service, and its
- *	connections
+ * struct ksrv_lsock - one listening socket of a TCP listener
+ * @srv: the listener
+ * @sock: the socket; with a socket per CPU, the member of the listener's
+ *	SO_REUSEPORT group that takes the connections whose SYN @cpu
+ *	processes (ksrv_listen_cpu())
+ * @accept_task: accepts from @sock, woken by @watch, on @cpu
+ * @watch: wakes @accept_task on a connection to accept
+ * @acceptor: accepts from @sock instead of @accept_task, in the cgroups of
+ *	whoever added the listener (ksrv_acceptor.c)
+ * @cpu: the CPU whose connections @sock takes; -1 for a listener's only
+ *	socket, which takes all and is accepted from anywhere
+ *
+ * A cache line of its own: each CPU accepts from its own.
+ */
+struct ksrv_lsock {
+	struct ksrv_service *srv;
+	struct socket *sock;
+	struct ksrv_task accept_task;
+	struct ksrv_watch watch;
+	struct task_struct *acceptor;
+	int cpu;
+} ____cacheline_aligned_in_smp;
+
+/**
+ * struct ksrv_service - a listener: the sockets of a service at one
+ *	address and port, and its connections
  * @ops: what the service does
  * @cfg: where it listens; @cfg.name is the caller's, @cfg.addr is
  *	@addr_str
  * @node: on its namespace's list of listeners (RCU, ksrv_mutex)
  * @all: on the list of every listener (ksrv_mutex)
  * @id: its number in its namespace, from 1
- * @addr: the address it is bound to
+ * @addr: the address it is bound to (its first socket's)
  * @addr_str: @cfg.addr, as it was given
  * @executor: runs the accept task, and every task of a task service
  * @conns: the live TCP connections
  * @stats: the counters, in /proc/net/@cfg.name
  * @idle: the idle sweeper
  * @threads: the connections' threads, for a thread service
- * @listen: the listening socket
- * @accept_task: accepts connections, woken by @listen_watch
- * @listen_watch: wakes @accept_task on a connection to accept
- * @acceptor: accepts connections instead of @accept_task, in the cgroups
- *	of whoever added the listener (ksrv_acceptor.c)
+ * @ls: the listening sockets, @nr_ls of them: one per online CPU with
+ *	&ksrv_config.percpu (and more than one CPU), else one; NULL for UDP
+ * @nr_ls: how many there are
  * @memcg: the memory cgroup the connections' kernel memory is charged to
  *	(set_active_memcg()); NULL: nobody's
  * @udp: the UDP socket, with @cfg.udp
- * @next_id: the number in the next connection thread's name
+ * @next_id: the number in the next connection thread's name; atomic, as
+ *	connections may be accepted on several CPUs at once
  * @stopping: ksrv_service_stop() has begun: connections ending now end
  *	because of it
  * @user: the budget of the user who owns @cfg.net, which the listener
@@ -265,13 +321,11 @@ struct ksrv_service {
 	struct ksrv_stats stats;
 	struct ksrv_idle idle;
 	struct ksrv_threads threads;
-	struct socket *listen;
-	struct ksrv_task accept_task;
-	struct ksrv_watch listen_watch;
-	struct task_struct *acceptor;
+	struct ksrv_lsock *ls;
+	unsigned int nr_ls;
 	struct mem_cgroup *memcg;
 	struct ksrv_udp udp;
-	unsigned int next_id;
+	atomic_t next_id;
 	bool stopping;
 	struct ksrv_user *user;
 };

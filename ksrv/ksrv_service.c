@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A service's life, the same for every service: a listener, an accept
- * task, and for each connection the four steps every in-kernel server must
- * get right in this order.
+ * A service's life, the same for every service: a listener, with a
+ * listening socket and an accept task per CPU (or one of each), and for
+ * each connection the four steps every in-kernel server must get right in
+ * this order.
  *
  * 1. Register, then arm. A connection goes on the registry before anything
  *    can run for it (its thread is started, or its watch armed), so that
@@ -25,10 +26,13 @@
  * counts as idle.) The stop's own message counts only what it closes: not
  * a connection the sweeper shut down that has yet to go.
  */
+#include <linux/cpu.h>
 #include <linux/module.h>
+#include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
+#include <net/inet_connection_sock.h>
 
 #include "ksrv_core.h"
 #include "ksrv_trace.h"
@@ -37,8 +41,15 @@
 #define KSRV_ACCEPT_BUDGET	64
 /* How long to wait before accepting again after a transient error. */
 #define KSRV_ACCEPT_RETRY	(HZ / 10)
-/* How long to wait before running again after TCP ran out of memory. */
-#define KSRV_NOMEM_RETRY	(HZ / 10)
+/*
+ * How long to wait before running again after TCP ran out of memory with
+ * nothing queued: what sk_stream_wait_memory() waits in that case, random
+ * so that the connections that failed together do not retry together.
+ */
+static unsigned long ksrv_nomem_retry(void)
+{
+	return 2 + get_random_u32_below(HZ / 5);
+}
 
 /**
  * ksrv_count() - add to one of a service's own counters
@@ -128,7 +139,7 @@ static void ksrv_conn_run(struct work_struct *work)
 		ksrv_task_wake(&conn->task);
 		break;
 	case KSRV_RETRY:
-		ksrv_task_wake_after(&conn->task, KSRV_NOMEM_RETRY);
+		ksrv_task_wake_after(&conn->task, ksrv_nomem_retry());
 		break;
 	case KSRV_DONE:
 		ksrv_conn_close(conn, 0);
@@ -143,14 +154,20 @@ static void ksrv_conn_run(struct work_struct *work)
 static void ksrv_conn_arm(struct ksrv_conn *conn)
 {
 	struct sock *sk = conn->sock->sk;
+	__poll_t ready;
 
 	ksrv_task_init(&conn->task, &conn->srv->executor, ksrv_conn_run);
 	ksrv_watch_init(&conn->watch, conn->sock, &conn->task, EPOLLIN);
 	lock_sock(sk);
 	if (conn->srv->ops->arm)
 		conn->srv->ops->arm(conn);
-	/* Runs the task once, for what arrived before. */
-	ksrv_watch_arm(&conn->watch);
+	/*
+	 * Runs the task once if something arrived before; otherwise not
+	 * until something does: a work item per connection saved.
+	 */
+	ready = conn->sock->ops->poll(NULL, conn->sock, NULL);
+	ksrv_watch_arm(&conn->watch,
+		       ready & (conn->watch.interest | EPOLLERR | EPOLLHUP));
 	release_sock(sk);
 }
 
@@ -206,7 +223,8 @@ static int ksrv_conn_spawn(struct ksrv_conn *conn)
 	struct task_struct *task;
 
 	task = ksrv_threads_spawn(&srv->threads, ksrv_conn_thread, conn,
-				  "%s/%u", srv->cfg.name, srv->next_id++);
+				  "%s/%u", srv->cfg.name,
+				  atomic_fetch_inc(&srv->next_id));
 	if (IS_ERR(task)) {
 		pr_warn_ratelimited("%s: cannot start connection thread: %ld\n",
 				    srv->cfg.name, PTR_ERR(task));
@@ -232,7 +250,7 @@ void ksrv_conn_start(struct ksrv_service *srv, struct socket *sock)
 
 	if (!ksrv_conn_charge(srv)) {
 		ksrv_stats_add(&srv->stats, KSRV_STAT_OVER_BUDGET, 1);
-		trace_ksrv_refuse(srv->cfg.name, sock->sk);
+		trace_ksrv_refuse(srv->cfg.name, sock->sk, true);
 		sock_release(sock);
 		return;
 	}
@@ -261,7 +279,7 @@ void ksrv_conn_start(struct ksrv_service *srv, struct socket *sock)
 		/* Over max_conns, closed at once; or stop has begun. */
 		if (ret == -EBUSY) {
 			ksrv_stats_add(&srv->stats, KSRV_STAT_REFUSED, 1);
-			trace_ksrv_refuse(srv->cfg.name, sock->sk);
+			trace_ksrv_refuse(srv->cfg.name, sock->sk, false);
 		}
 		ksrv_conn_put(conn);
 		return;
@@ -282,11 +300,19 @@ void ksrv_conn_start(struct ksrv_service *srv, struct socket *sock)
 	}
 }
 
+/*
+ * An accept task: one listening socket's, on its CPU (ksrv_lsocks_arm()).
+ * The connections it starts go on that CPU's registry shard, and their
+ * tasks run where their sockets' softirq runs, that CPU too as a rule.
+ */
 static void ksrv_accept_run(struct work_struct *work)
 {
-	struct ksrv_service *srv =
-		container_of(ksrv_task_of(work), struct ksrv_service,
+	struct ksrv_lsock *ls =
+		container_of(ksrv_task_of(work), struct ksrv_lsock,
 			     accept_task);
+	struct ksrv_service *srv = ls->srv;
+	struct request_sock_queue *queue =
+		&inet_csk(ls->sock->sk)->icsk_accept_queue;
 	int budget = KSRV_ACCEPT_BUDGET;
 	struct mem_cgroup *old = set_active_memcg(srv->memcg);
 
@@ -294,7 +320,14 @@ static void ksrv_accept_run(struct work_struct *work)
 		struct socket *sock;
 		int ret;
 
-		ret = kernel_accept(srv->listen, &sock, O_NONBLOCK);
+		/*
+		 * kernel_accept() allocates a socket (an inode) before it
+		 * finds the queue empty, and frees it again: look first. A
+		 * child queued after this look wakes the watch.
+		 */
+		if (reqsk_queue_empty(queue))
+			goto out;
+		ret = kernel_accept(ls->sock, &sock, O_NONBLOCK);
 		if (ret == -ECONNABORTED)
 			continue;
 		if (ret == -EAGAIN)
@@ -308,15 +341,147 @@ static void ksrv_accept_run(struct work_struct *work)
 					    srv->cfg.name, ret);
 			ksrv_stats_add(&srv->stats, KSRV_STAT_ERRORS, 1);
 			trace_ksrv_accept_error(srv->cfg.name, ret);
-			ksrv_task_wake_after(&srv->accept_task,
+			ksrv_task_wake_after(&ls->accept_task,
 					     KSRV_ACCEPT_RETRY);
 			goto out;
 		}
 		ksrv_conn_start(srv, sock);
 	}
-	ksrv_task_wake(&srv->accept_task);
+	ksrv_task_wake_on(&ls->accept_task, ls->cpu);
 out:
 	set_active_memcg(old);
+}
+
+/* ---- listening sockets ---- */
+
+/*
+ * A socket per online CPU, unless the listener asks for one or there is
+ * only one CPU: then one plain socket (ksrv_listen_cpu() with no CPU).
+ * Online, not possible: a VM may have a hundred possible CPUs and two
+ * online, and a user's listener has a thread per socket
+ * (ksrv_acceptor.c), in the user's pids budget. A CPU that comes online
+ * later has no socket of its own; the group then picks a member for its
+ * SYNs by the flow's hash.
+ */
+static int ksrv_lsocks_alloc(struct ksrv_service *srv)
+{
+	unsigned int nr = 1, i = 0;
+	int ret = 0, cpu;
+
+	cpus_read_lock();
+	if (srv->cfg.percpu && num_online_cpus() > 1)
+		nr = num_online_cpus();
+	srv->ls = kcalloc(nr, sizeof(*srv->ls), ksrv_config_gfp(&srv->cfg));
+	if (!srv->ls) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	srv->nr_ls = nr;
+	if (nr == 1)
+		srv->ls[0].cpu = -1;
+	else
+		for_each_online_cpu(cpu)
+			srv->ls[i++].cpu = cpu;
+	for (i = 0; i < nr; i++)
+		srv->ls[i].srv = srv;
+out:
+	cpus_read_unlock();
+	return ret;
+}
+
+/* Release the sockets there are, and free them. */
+static void ksrv_lsocks_release(struct ksrv_service *srv)
+{
+	unsigned int i;
+
+	for (i = 0; i < srv->nr_ls; i++)
+		if (srv->ls[i].sock)
+			sock_release(srv->ls[i].sock);
+	kfree(srv->ls);
+	srv->ls = NULL;
+	srv->nr_ls = 0;
+}
+
+/*
+ * Every socket listening, the first where the configuration says, the
+ * others beside it, at the address it got; @srv->addr is that address.
+ * One line in the log either way.
+ */
+static int ksrv_lsocks_listen(struct ksrv_service *srv)
+{
+	unsigned int i;
+	int ret;
+
+	ret = ksrv_lsocks_alloc(srv);
+	if (ret)
+		return ret;
+	for (i = 0; i < srv->nr_ls; i++) {
+		struct ksrv_lsock *ls = &srv->ls[i];
+
+		ret = ksrv_listen_cpu(&srv->cfg, ls->cpu, i ? &srv->addr : NULL,
+				      &ls->sock);
+		if (ret) {
+			ksrv_lsocks_release(srv);
+			return ret;
+		}
+		if (!i)
+			kernel_getsockname(ls->sock,
+					   (struct sockaddr *)&srv->addr);
+	}
+	if (srv->nr_ls > 1)
+		pr_info("%s: listening on TCP %pISpc, a socket on each of %u CPUs\n",
+			srv->cfg.name, &srv->addr, srv->nr_ls);
+	else
+		pr_info("%s: listening on TCP %pISpc\n", srv->cfg.name,
+			&srv->addr);
+	return 0;
+}
+
+/*
+ * Accept from the executor: each socket's task runs on its CPU. Its watch
+ * fires on the CPU that completed a handshake, which for a member of the
+ * group is its CPU as a rule (the SYN's, see ksrv_listen_cpu()) but not
+ * always (the last ACK processed elsewhere): ksrv_watch_init_on() queues
+ * the task on the socket's CPU wherever the watch fires.
+ */
+static void ksrv_lsocks_arm(struct ksrv_service *srv)
+{
+	unsigned int i;
+
+	for (i = 0; i < srv->nr_ls; i++) {
+		struct ksrv_lsock *ls = &srv->ls[i];
+
+		ksrv_task_init(&ls->accept_task, &srv->executor,
+			       ksrv_accept_run);
+		ksrv_watch_init_on(&ls->watch, ls->sock, &ls->accept_task,
+				   EPOLLIN, ls->cpu);
+		/* For a connection queued before the watch was there. */
+		ksrv_watch_arm(&ls->watch, true);
+	}
+}
+
+/*
+ * Stop accepting on every socket before closing any. Meanwhile a socket's
+ * accept task (or acceptor) may still start connections while another's
+ * is stopped: they register, and stop closes them with the rest. Once the
+ * first socket is released, none accepts any more, not even children the
+ * kernel moves to a member still open (net.ipv4.tcp_migrate_req): the
+ * children queued on a member when it closes are reset, as a single
+ * socket's are, connections nobody had accepted yet.
+ */
+static void ksrv_lsocks_stop(struct ksrv_service *srv)
+{
+	unsigned int i;
+
+	if (srv->ls[0].acceptor) {
+		ksrv_acceptor_stop(srv);
+	} else {
+		for (i = 0; i < srv->nr_ls; i++) {
+			ksrv_watch_disarm(&srv->ls[i].watch);
+			ksrv_task_cancel_sync(&srv->ls[i].accept_task);
+		}
+	}
+	ksrv_lsocks_release(srv);
 }
 
 /* ---- start and stop ---- */
@@ -327,7 +492,8 @@ out:
  * @cfg: where and how; @cfg->name must outlive the listener
  *
  * Checks @cfg, creates the counters, and listens and accepts from then on
- * (TCP), or binds and receives (@cfg->udp).
+ * (TCP: with @cfg->percpu, on a socket per CPU, each accepted from on its
+ * CPU), or binds and receives (@cfg->udp).
  *
  * The listener and its connections count against the budget of the user
  * who owns @cfg->net (ksrv_user.c).
@@ -370,11 +536,14 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 	strscpy(srv->addr_str, cfg->addr ?: "", sizeof(srv->addr_str));
 	srv->cfg.addr = srv->addr_str;
 
-	ksrv_registry_init(&srv->conns, cfg->max_conns);
+	ret = ksrv_registry_init(&srv->conns, cfg->max_conns,
+				 ksrv_config_gfp(cfg));
+	if (ret)
+		goto err_charged;
 	ksrv_threads_init(&srv->threads);
 	ret = ksrv_stats_init(&srv->stats, ops, cfg);
 	if (ret)
-		goto err_charged;
+		goto err_registry;
 	ret = ksrv_executor_init(&srv->executor, cfg->name, cfg->unbound);
 	if (ret) {
 		pr_err("%s: cannot create workqueue: %d\n", cfg->name, ret);
@@ -387,10 +556,9 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 		kernel_getsockname(srv->udp.sock, (struct sockaddr *)&srv->addr);
 		return srv;
 	}
-	ret = ksrv_listen(cfg, &srv->listen);
+	ret = ksrv_lsocks_listen(srv);
 	if (ret)
 		goto err_executor;
-	kernel_getsockname(srv->listen, (struct sockaddr *)&srv->addr);
 
 	ksrv_charge_start(srv);
 	if (ksrv_acceptor_wanted(srv)) {
@@ -398,24 +566,21 @@ struct ksrv_service *ksrv_service_start(const struct ksrv_ops *ops,
 		if (ret)
 			goto err_listen;
 	} else {
-		ksrv_task_init(&srv->accept_task, &srv->executor,
-			       ksrv_accept_run);
-		ksrv_watch_init(&srv->listen_watch, srv->listen,
-				&srv->accept_task, EPOLLIN);
-		ksrv_watch_arm(&srv->listen_watch);
+		ksrv_lsocks_arm(srv);
 	}
 	ksrv_idle_start(&srv->idle, &srv->conns, cfg->idle_timeout);
 	return srv;
 
 err_listen:
 	ksrv_charge_stop(srv);
-	sock_release(srv->listen);
+	ksrv_lsocks_release(srv);
 err_executor:
 	ksrv_executor_destroy(&srv->executor);
 err_stats:
 	ksrv_stats_destroy(&srv->stats);
-err_charged:
+err_registry:
 	ksrv_registry_destroy(&srv->conns);
+err_charged:
 	ksrv_user_uncharge(srv->user, KSRV_USER_LISTENERS);
 err_user:
 	ksrv_user_put(srv->user);
@@ -424,7 +589,7 @@ err_free:
 	return ERR_PTR(ret);
 }
 
-/* Registry locked: all but those the idle sweeper has shut down already. */
+/* Its shard locked: all but those the idle sweeper has shut down already. */
 static bool ksrv_pick_live(struct ksrv_conn *conn, void *arg)
 {
 	return !conn->idle_closed;
@@ -450,13 +615,7 @@ void ksrv_service_stop(struct ksrv_service *srv)
 		goto out;
 	}
 	/* Stop accepting first: nothing registers a connection after this. */
-	if (srv->acceptor) {
-		ksrv_acceptor_stop(srv);
-	} else {
-		ksrv_watch_disarm(&srv->listen_watch);
-		ksrv_task_cancel_sync(&srv->accept_task);
-	}
-	sock_release(srv->listen);
+	ksrv_lsocks_stop(srv);
 	ksrv_idle_stop(&srv->idle);
 
 	ksrv_registry_close(&srv->conns);

@@ -170,7 +170,7 @@ int ksrv_udp_start(struct ksrv_service *srv)
 	ksrv_task_init(&srv->udp.task, &srv->executor, ksrv_udp_run);
 	ksrv_watch_init(&srv->udp.watch, srv->udp.sock, &srv->udp.task,
 			EPOLLIN);
-	ksrv_watch_arm(&srv->udp.watch);
+	ksrv_watch_arm(&srv->udp.watch, true);
 	return 0;
 }
 

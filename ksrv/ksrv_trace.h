@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ksrv's trace events, in tracefs under events/ksrv/: a connection
- * accepted, refused over the limit, closed (and why), and accept errors.
- * Each names its service, and the peer where there is one.
+ * accepted, refused over the limit, closed (and why), accept errors, and a
+ * send that TCP took only part of (and what the socket was waiting for).
+ * Each names its service, or the peer, or both.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM ksrv
@@ -13,6 +14,7 @@
 #include <linux/tracepoint.h>
 #include <net/ipv6.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 
 #include "ksrv.h"
 
@@ -20,6 +22,16 @@ TRACE_DEFINE_ENUM(KSRV_END_PEER);
 TRACE_DEFINE_ENUM(KSRV_END_ERROR);
 TRACE_DEFINE_ENUM(KSRV_END_IDLE);
 TRACE_DEFINE_ENUM(KSRV_END_STOP);
+
+TRACE_DEFINE_ENUM(KSRV_TCP_WAIT_ACK);
+TRACE_DEFINE_ENUM(KSRV_TCP_WAIT_PROBE);
+TRACE_DEFINE_ENUM(KSRV_TCP_WAIT_NOMEM);
+
+#define show_ksrv_tcp_wait(w)					\
+	__print_symbolic(w,					\
+			 { KSRV_TCP_WAIT_ACK, "ack" },		\
+			 { KSRV_TCP_WAIT_PROBE, "probe" },	\
+			 { KSRV_TCP_WAIT_NOMEM, "nomem" })
 
 #define show_ksrv_end(why)					\
 	__print_symbolic(why,					\
@@ -66,9 +78,24 @@ DEFINE_EVENT(ksrv_conn_class, ksrv_accept,
 	TP_PROTO(const char *service, const struct sock *sk),
 	TP_ARGS(service, sk));
 
-DEFINE_EVENT(ksrv_conn_class, ksrv_refuse,
-	TP_PROTO(const char *service, const struct sock *sk),
-	TP_ARGS(service, sk));
+/* Refused at once: over the listener's max_conns, or its owner's budget. */
+TRACE_EVENT(ksrv_refuse,
+	TP_PROTO(const char *service, const struct sock *sk, bool budget),
+	TP_ARGS(service, sk, budget),
+	TP_STRUCT__entry(
+		__string(service, service)
+		KSRV_TP_PEER_FIELDS
+		__field(bool, budget)
+	),
+	TP_fast_assign(
+		ksrv_compat_assign_str(service, service);
+		KSRV_TP_PEER_ASSIGN(sk);
+		__entry->budget = budget;
+	),
+	TP_printk("service=%s peer=[%pI6c]:%u limit=%s", __get_str(service),
+		  __entry->daddr, __entry->dport,
+		  __entry->budget ? "budget" : "max_conns")
+);
 
 TRACE_EVENT(ksrv_close,
 	TP_PROTO(const char *service, const struct sock *sk, int why, int err),
@@ -102,6 +129,47 @@ TRACE_EVENT(ksrv_accept_error,
 		__entry->err = err;
 	),
 	TP_printk("service=%s err=%d", __get_str(service), __entry->err)
+);
+
+/*
+ * A send came back short. What the socket holds says what will make room:
+ * an ACK of data in flight, TCP's probe of the peer's window for data that
+ * waits unsent, or, with both queues empty, nothing but time. "memory"
+ * says the send buffer had room, so TCP's memory accounting or the
+ * allocator refused, not the buffer.
+ */
+TRACE_EVENT(ksrv_tcp_send_blocked,
+	TP_PROTO(const struct sock *sk, int wait, bool bh),
+	TP_ARGS(sk, wait, bh),
+	TP_STRUCT__entry(
+		KSRV_TP_PEER_FIELDS
+		__field(int, wait)
+		__field(bool, bh)
+		__field(bool, memory)
+		__field(u32, packets_out)
+		__field(u32, notsent)
+		__field(u32, snd_wnd)
+		__field(int, wmem_queued)
+		__field(int, sndbuf)
+	),
+	TP_fast_assign(
+		const struct tcp_sock *tp = tcp_sk(sk);
+
+		KSRV_TP_PEER_ASSIGN(sk);
+		__entry->wait = wait;
+		__entry->bh = bh;
+		__entry->memory = sk_stream_memory_free(sk);
+		__entry->packets_out = tp->packets_out;
+		__entry->notsent = tp->write_seq - tp->snd_nxt;
+		__entry->snd_wnd = tp->snd_wnd;
+		__entry->wmem_queued = READ_ONCE(sk->sk_wmem_queued);
+		__entry->sndbuf = READ_ONCE(sk->sk_sndbuf);
+	),
+	TP_printk("peer=[%pI6c]:%u wait=%s bh=%d memory=%d packets_out=%u notsent=%u snd_wnd=%u wmem_queued=%d sndbuf=%d",
+		  __entry->daddr, __entry->dport,
+		  show_ksrv_tcp_wait(__entry->wait), __entry->bh,
+		  __entry->memory, __entry->packets_out, __entry->notsent,
+		  __entry->snd_wnd, __entry->wmem_queued, __entry->sndbuf)
 );
 
 #endif /* KSRV_TRACE_H */

@@ -18,7 +18,7 @@
 /* Sweep a long timeout at least this often, so it is never far late. */
 #define KSRV_IDLE_MAX_PERIOD	(10 * HZ)
 
-/* Registry locked: what is picked is marked, and counted at its end. */
+/* Its shard locked: what is picked is marked, and counted at its end. */
 static bool ksrv_idle_pick(struct ksrv_conn *conn, void *arg)
 {
 	struct ksrv_idle *idle = arg;

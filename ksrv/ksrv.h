@@ -7,9 +7,10 @@
  * with a connection, either in a thread of its own (@serve) or as a task
  * woken by the connection's socket (@arm, @ready, @disarm), and with a
  * datagram (@datagram). ksrv_service_start() does the rest: the listening
- * and UDP sockets, the accept task, the registry of live connections and
- * its limit, the idle sweeper, the teardown of every connection whoever
- * ends it, the counters in /proc/net/<name> and the trace events.
+ * sockets (one per CPU) and their accept tasks, the UDP socket, the
+ * registry of live connections and its limit, the idle sweeper, the
+ * teardown of every connection whoever ends it, the counters in
+ * /proc/net/<name> and the trace events.
  * KSRV_MODULE_PARAMS() gives a service module the parameters every service
  * takes, and module_ksrv_service() its init and exit.
  *
@@ -21,6 +22,7 @@
 #ifndef KSRV_H
 #define KSRV_H
 
+#include <linux/cpumask.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
 #include <linux/moduleparam.h>
@@ -53,6 +55,9 @@
  * @idle_timeout: seconds a connection may move no byte, 0 (for ever)..604800
  * @udp: a UDP listener rather than a TCP one (needs @datagram)
  * @unbound: run tasks on an unbound workqueue rather than a per-CPU one
+ * @percpu: TCP: a listening socket per CPU, each taking the connections
+ *	whose SYN its CPU processes and accepting them there, in an
+ *	SO_REUSEPORT group no other socket can join; false: one socket
  * @charge_caller: charge the listener and its connections to the calling
  *	task's cgroups (listeners added over netlink); false for the
  *	admin's own (module parameters)
@@ -67,6 +72,7 @@ struct ksrv_config {
 	int idle_timeout;
 	bool udp;
 	bool unbound;
+	bool percpu;
 	bool charge_caller;
 };
 
@@ -87,7 +93,8 @@ int ksrv_check_param(const char *name, const char *param, int val, int min,
 int ksrv_config_check(const struct ksrv_config *cfg);
 int ksrv_parse_addr(const struct ksrv_config *cfg,
 		    struct sockaddr_storage *ss);
-int ksrv_listen(const struct ksrv_config *cfg, struct socket **res);
+int ksrv_listen_cpu(const struct ksrv_config *cfg, int cpu,
+		    const struct sockaddr_storage *first, struct socket **res);
 int ksrv_bind_udp(const struct ksrv_config *cfg, struct socket **res);
 
 /* ---- executor: tasks run on a module-owned workqueue (ksrv_executor.c) ---- */
@@ -130,6 +137,26 @@ static inline struct ksrv_task *ksrv_task_of(struct work_struct *work)
 }
 
 /**
+ * ksrv_task_wake_on() - make a task run (again), on a given CPU
+ * @task: the task
+ * @cpu: where it should run, or -1 for wherever it is woken
+ *
+ * As ksrv_task_wake() below, but on @cpu's worker: for a task whose data
+ * belongs to one CPU (a listening socket of the CPU's own). On an unbound
+ * executor @cpu only picks the NUMA node; and a CPU that is offline gets
+ * nothing queued, as it may never have been online (a workqueue then has
+ * no worker there): the task runs where it is woken instead.
+ */
+static inline void ksrv_task_wake_on(struct ksrv_task *task, int cpu)
+{
+	if (cpu < 0 || !cpu_online(cpu))
+		cpu = WORK_CPU_UNBOUND;
+	if (!queue_delayed_work_on(cpu, task->executor->wq, &task->dwork, 0) &&
+	    timer_pending(&task->dwork.timer))
+		mod_delayed_work_on(cpu, task->executor->wq, &task->dwork, 0);
+}
+
+/**
  * ksrv_task_wake() - make a task run (again)
  * @task: the task
  *
@@ -141,9 +168,7 @@ static inline struct ksrv_task *ksrv_task_of(struct work_struct *work)
  */
 static inline void ksrv_task_wake(struct ksrv_task *task)
 {
-	if (!queue_delayed_work(task->executor->wq, &task->dwork, 0) &&
-	    timer_pending(&task->dwork.timer))
-		mod_delayed_work(task->executor->wq, &task->dwork, 0);
+	ksrv_task_wake_on(task, -1);
 }
 
 /**
@@ -186,17 +211,23 @@ static inline void ksrv_task_cancel_sync(struct ksrv_task *task)
  * @sock: the socket watched
  * @task: the task woken
  * @interest: events that wake @task; EPOLLERR and EPOLLHUP always do
+ * @cpu: the CPU @task is woken on (ksrv_task_wake_on()), or -1 for the
+ *	one the event came on. It fills what was padding after @interest
+ *	on 64-bit: a connection's watch is no bigger for it.
  */
 struct ksrv_watch {
 	struct wait_queue_entry wqe;
 	struct socket *sock;
 	struct ksrv_task *task;
 	__poll_t interest;
+	int cpu;
 };
 
 void ksrv_watch_init(struct ksrv_watch *watch, struct socket *sock,
 		     struct ksrv_task *task, __poll_t interest);
-void ksrv_watch_arm(struct ksrv_watch *watch);
+void ksrv_watch_init_on(struct ksrv_watch *watch, struct socket *sock,
+			struct ksrv_task *task, __poll_t interest, int cpu);
+void ksrv_watch_arm(struct ksrv_watch *watch, bool wake);
 void ksrv_watch_disarm(struct ksrv_watch *watch);
 void ksrv_watch_set_interest(struct ksrv_watch *watch, __poll_t interest);
 
@@ -211,9 +242,12 @@ struct ksrv_service;
  * @srv: the service the connection belongs to
  * @sock: the connection's socket; valid until the connection is freed
  * @ref: the registry's owner holds one; a sweep in progress one more
+ * @shard: the registry shard @node is on: the CPU that registered it
+ * @idle_closed: the idle sweeper shut @sock down (@shard's lock)
  * @last_active: jiffies when a byte was last received or sent
  * @started: jiffies when the connection was accepted
- * @idle_closed: the idle sweeper shut @sock down (registry lock)
+ * @seq: its number in @shard, in the order connections were added there:
+ *	what lets a walk of the registry resume (ksrv_registry_walk())
  * @task: the connection's task, running &ksrv_ops.ready (task services)
  * @watch: wakes @task when @sock is ready (task services)
  *
@@ -226,9 +260,16 @@ struct ksrv_conn {
 	struct ksrv_service *srv;
 	struct socket *sock;
 	refcount_t ref;
+	/*
+	 * @shard and @idle_closed fill the hole after @ref, and @seq the
+	 * place @idle_closed and its padding had: a connection is no bigger
+	 * for the registry's shards (echo_async's stays in kmalloc-256).
+	 */
+	u16 shard;
+	bool idle_closed;
 	unsigned long last_active;
 	unsigned long started;
-	bool idle_closed;
+	u64 seq;
 	struct ksrv_task task;
 	struct ksrv_watch watch;
 };
@@ -238,7 +279,8 @@ struct ksrv_conn {
  * @KSRV_WAIT: to be woken by its socket (or by its own callback)
  * @KSRV_AGAIN: to run again, behind the other tasks
  * @KSRV_RETRY: to run again after a while: TCP ran out of memory to send,
- *	and with nothing in flight no ACK will come to wake it
+ *	and with nothing queued no event will come to wake it
+ *	(%KSRV_TCP_WAIT_NOMEM)
  * @KSRV_DONE: to be closed: the peer is done and so is the service
  *
  * &ksrv_ops.ready returns one of these, or a negative errno to close the
@@ -377,7 +419,7 @@ static inline void ksrv_conn_set_interest(struct ksrv_conn *conn,
  */
 /**
  * KSRV_MODULE_PARAMS() - declare autostart, addr, port, backlog, max_conns,
- *	idle_timeout
+ *	idle_timeout, percpu_listen
  * @def_port: the default port
  * @def_max_conns: the default limit on connections served at once
  *
@@ -414,6 +456,11 @@ static inline void ksrv_conn_set_interest(struct ksrv_conn *conn,
 	MODULE_PARM_DESC(idle_timeout,					\
 		"Seconds without data before a connection is closed, "	\
 		"0 (off)..604800 (default 0)");				\
+	static bool ksrv_param_percpu_listen = true;			\
+	module_param_named(percpu_listen, ksrv_param_percpu_listen, bool, 0444); \
+	MODULE_PARM_DESC(percpu_listen,					\
+		"A TCP listening socket per CPU, each accepting the connections " \
+		"its CPU receives (default Y); N: one socket");		\
 	static void ksrv_module_config(struct ksrv_config *cfg)		\
 	{								\
 		*cfg = (struct ksrv_config) {				\
@@ -424,6 +471,7 @@ static inline void ksrv_conn_set_interest(struct ksrv_conn *conn,
 			.backlog = ksrv_param_backlog,			\
 			.max_conns = ksrv_param_max_conns,		\
 			.idle_timeout = ksrv_param_idle_timeout,	\
+			.percpu = ksrv_param_percpu_listen,		\
 		};							\
 	}
 
@@ -472,8 +520,24 @@ static inline void ksrv_conn_set_interest(struct ksrv_conn *conn,
 struct sk_buff;
 struct sock;
 
+/**
+ * enum ksrv_tcp_wait - what makes room after a send came back short
+ * @KSRV_TCP_WAIT_ACK: data is in flight: its ACK frees room and wakes
+ *	the socket's writers (EPOLLOUT)
+ * @KSRV_TCP_WAIT_PROBE: data waits unsent, none in flight: TCP's probe
+ *	timer sends it once the peer's window opens, and its ACK does the rest
+ * @KSRV_TCP_WAIT_NOMEM: both queues are empty, so TCP had no memory: no
+ *	event will come, only time
+ */
+enum ksrv_tcp_wait {
+	KSRV_TCP_WAIT_ACK,
+	KSRV_TCP_WAIT_PROBE,
+	KSRV_TCP_WAIT_NOMEM,
+};
+
 int ksrv_tcp_send_skb(struct sock *sk, struct sk_buff *skb,
 		      unsigned int offset, size_t len, bool zerocopy);
+enum ksrv_tcp_wait ksrv_tcp_send_blocked(struct sock *sk);
 void ksrv_tcp_prepare_softirq(struct sock *sk);
 
 /* ---- udp: datagrams (ksrv_udp.c) ---- */

@@ -299,9 +299,18 @@ static void *ksrv_nl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
 	return hdr;
 }
 
+/* What a dump keeps in cb->ctx from one read to the next. */
+struct ksrv_nl_dump_ctx {
+	unsigned long listener;		/* how many listeners are done */
+	struct ksrv_registry_pos conn;	/* where that one's conns resume */
+};
+
+static_assert(sizeof(struct ksrv_nl_dump_ctx) <=
+	      sizeof_field(struct netlink_callback, ctx));
+
 /*
  * A dump: @fill on each listener of the caller's namespace from
- * cb->args[0] on, until one does not fit; the next call resumes there.
+ * ctx->listener on, until one does not fit; the next call resumes there.
  * Return: skb->len for more to come, 0 at the end, or an errno.
  */
 static int ksrv_nl_dump(struct sk_buff *skb, struct netlink_callback *cb,
@@ -309,6 +318,7 @@ static int ksrv_nl_dump(struct sk_buff *skb, struct netlink_callback *cb,
 				    struct netlink_callback *cb,
 				    struct ksrv_service *srv))
 {
+	struct ksrv_nl_dump_ctx *ctx = (struct ksrv_nl_dump_ctx *)cb->ctx;
 	struct ksrv_net *kn = ksrv_net(sock_net(skb->sk));
 	struct ksrv_service *srv;
 	unsigned long i = 0;
@@ -317,12 +327,12 @@ static int ksrv_nl_dump(struct sk_buff *skb, struct netlink_callback *cb,
 	mutex_lock(&ksrv_mutex);
 	cb->seq = kn->seq;
 	list_for_each_entry(srv, &kn->listeners, node) {
-		if (i++ < cb->args[0])
+		if (i++ < ctx->listener)
 			continue;
 		ret = fill(skb, cb, srv);
 		if (ret)
 			break;
-		cb->args[0] = i;
+		ctx->listener = i;
 	}
 	mutex_unlock(&ksrv_mutex);
 	if (ret == -EMSGSIZE && skb->len)
@@ -411,16 +421,20 @@ static int ksrv_nl_put_conn(struct ksrv_conn *conn, void *arg)
 	return 0;
 }
 
-/* cb->args[1]: how many of the listener's connections are done. */
+/*
+ * From ctx->conn on: a connection that stays open is dumped once, however
+ * many others come and go between two reads (ksrv_registry_walk()).
+ */
 static int ksrv_nl_fill_conns(struct sk_buff *skb, struct netlink_callback *cb,
 			      struct ksrv_service *srv)
 {
+	struct ksrv_nl_dump_ctx *ctx = (struct ksrv_nl_dump_ctx *)cb->ctx;
 	struct ksrv_nl_conn_dump d = { .skb = skb, .cb = cb, .id = srv->id };
-	unsigned long pos = cb->args[1];
 	int ret;
 
-	ret = ksrv_registry_walk(&srv->conns, &pos, ksrv_nl_put_conn, &d);
-	cb->args[1] = ret ? pos : 0;
+	ret = ksrv_registry_walk(&srv->conns, &ctx->conn, ksrv_nl_put_conn, &d);
+	if (!ret)	/* all of them: the next listener's from its start */
+		ctx->conn = (struct ksrv_registry_pos){};
 	return ret;
 }
 

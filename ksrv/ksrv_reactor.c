@@ -29,7 +29,7 @@ static int ksrv_watch_wake(struct wait_queue_entry *wqe, unsigned int mode,
 	if (events &&
 	    !(events & (READ_ONCE(watch->interest) | EPOLLERR | EPOLLHUP)))
 		return 0;
-	ksrv_task_wake(watch->task);
+	ksrv_task_wake_on(watch->task, watch->cpu);
 	return 1;
 }
 
@@ -48,28 +48,51 @@ void ksrv_watch_init(struct ksrv_watch *watch, struct socket *sock,
 	watch->sock = sock;
 	watch->task = task;
 	watch->interest = interest;
+	watch->cpu = -1;
 }
 EXPORT_SYMBOL_GPL(ksrv_watch_init);
 
 /**
+ * ksrv_watch_init_on() - prepare a watch that wakes its task on one CPU
+ * @watch: the watch
+ * @sock: the socket to watch; it must outlive the armed watch
+ * @task: the task to wake, on @cpu (ksrv_task_wake_on())
+ * @interest: EPOLLIN, EPOLLOUT or both
+ * @cpu: the CPU, or -1 for the one the event comes on (ksrv_watch_init())
+ *
+ * For a socket whose events belong to one CPU's task, wherever they come:
+ * a listening socket of that CPU's own.
+ */
+void ksrv_watch_init_on(struct ksrv_watch *watch, struct socket *sock,
+			struct ksrv_task *task, __poll_t interest, int cpu)
+{
+	ksrv_watch_init(watch, sock, task, interest);
+	watch->cpu = cpu;
+}
+EXPORT_SYMBOL_GPL(ksrv_watch_init_on);
+
+/**
  * ksrv_watch_arm() - start waking the task on readiness
  * @watch: an initialised, disarmed watch
+ * @wake: run the task once now, for readiness that came before
  *
  * Everything the task touches must be initialised and registered before
  * this call: the task may run, and even free the watch, before it returns.
- * The task is woken once here, for readiness that came before the watch
- * was armed, under the queue's lock: a task that closes itself must take
- * that lock to disarm, so it cannot free the watch while this still uses
- * it.
+ * The task is woken here under the queue's lock: a task that closes itself
+ * must take that lock to disarm, so it cannot free the watch while this
+ * still uses it. Without @wake, the caller knows nothing came before: it
+ * owns the socket (lock_sock()) and polled it, and what arrives meanwhile
+ * waits in the backlog for release_sock(), which wakes the armed watch.
  */
-void ksrv_watch_arm(struct ksrv_watch *watch)
+void ksrv_watch_arm(struct ksrv_watch *watch, bool wake)
 {
 	wait_queue_head_t *head = sk_sleep(watch->sock->sk);
 	unsigned long flags;
 
 	spin_lock_irqsave(&head->lock, flags);
 	__add_wait_queue(head, &watch->wqe);
-	ksrv_task_wake(watch->task);
+	if (wake)
+		ksrv_task_wake_on(watch->task, watch->cpu);
 	spin_unlock_irqrestore(&head->lock, flags);
 }
 EXPORT_SYMBOL_GPL(ksrv_watch_arm);

@@ -23,20 +23,25 @@
 void ksrv_threads_init(struct ksrv_threads *threads)
 {
 	init_completion(&threads->exited);
-	threads->running = 0;
+	atomic_set(&threads->running, 0);
 }
 EXPORT_SYMBOL_GPL(ksrv_threads_init);
 
-/* Account for threads that have exited; keeps the completion count small. */
+/*
+ * Account for threads that have exited; keeps the completion count small.
+ * Spawners may reap at once: each takes one completion for each decrement,
+ * and there are never more completions than threads counted running.
+ */
 static void ksrv_threads_reap(struct ksrv_threads *threads)
 {
-	while (threads->running && try_wait_for_completion(&threads->exited))
-		threads->running--;
+	while (atomic_read(&threads->running) &&
+	       try_wait_for_completion(&threads->exited))
+		atomic_dec(&threads->running);
 }
 
 /**
  * ksrv_threads_spawn() - create a thread that the group will wait for
- * @threads: the group; only one thread may spawn into it
+ * @threads: the group; several threads may spawn into it at once
  * @fn: the thread's body; it must end with ksrv_threads_exit()
  * @data: passed to @fn
  * @namefmt: printf format of the thread's name, taking @name and @id
@@ -58,8 +63,9 @@ struct task_struct *ksrv_threads_spawn(struct ksrv_threads *threads,
 
 	ksrv_threads_reap(threads);
 	task = kthread_create(fn, data, namefmt, name, id);
+	/* Counted before it is woken: it cannot complete before. */
 	if (!IS_ERR(task))
-		threads->running++;
+		atomic_inc(&threads->running);
 	return task;
 }
 EXPORT_SYMBOL_GPL(ksrv_threads_spawn);
@@ -72,7 +78,7 @@ EXPORT_SYMBOL_GPL(ksrv_threads_spawn);
  */
 void ksrv_threads_wait(struct ksrv_threads *threads)
 {
-	for (; threads->running; threads->running--)
+	for (; atomic_read(&threads->running); atomic_dec(&threads->running))
 		wait_for_completion(&threads->exited);
 }
 EXPORT_SYMBOL_GPL(ksrv_threads_wait);

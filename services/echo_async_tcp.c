@@ -90,6 +90,13 @@ static bool echo_async_at_urgent(struct sock *sk)
 	       !skb_queue_empty(&sk->sk_receive_queue);
 }
 
+/* Counted each time a send comes back short, by what it waits for. */
+static const unsigned int echo_async_wait_stat[] = {
+	[KSRV_TCP_WAIT_ACK] = ECHO_ASYNC_SEND_WAIT_ACK,
+	[KSRV_TCP_WAIT_PROBE] = ECHO_ASYNC_SEND_WAIT_PROBE,
+	[KSRV_TCP_WAIT_NOMEM] = ECHO_ASYNC_SEND_WAIT_NOMEM,
+};
+
 /* Wait for room to send: the watch wakes the task on EPOLLOUT. */
 static void echo_async_conn_block(struct echo_async_conn *conn)
 {
@@ -114,18 +121,16 @@ static int echo_async_conn_step(struct echo_async_conn *conn, size_t budget)
 		ksrv_count(conn->base.srv, ECHO_ASYNC_BYTES_OUT, ret);
 	}
 	if (desc.error == -EAGAIN) {
+		enum ksrv_tcp_wait wait = ksrv_tcp_send_blocked(sk);
+
+		ksrv_count(conn->base.srv, echo_async_wait_stat[wait], 1);
 		/*
 		 * Under the socket lock, an ACK that makes room is processed
 		 * after this, so its wake-up passes the new interest.
 		 */
 		echo_async_conn_block(conn);
-		/*
-		 * Nothing in flight means no ACK will come to make room: the
-		 * send failed for want of memory, so poll for it.
-		 */
-		if (!READ_ONCE(tcp_sk(sk)->packets_out))
-			return KSRV_RETRY;
-		return KSRV_WAIT;
+		/* Only an empty socket gets no event: poll for memory. */
+		return wait == KSRV_TCP_WAIT_NOMEM ? KSRV_RETRY : KSRV_WAIT;
 	}
 	if (conn->blocked) {
 		conn->blocked = false;
@@ -167,8 +172,13 @@ static void echo_async_data_ready(struct sock *sk)
 	conn = sk->sk_user_data;
 	if (!conn)
 		goto out;
-	/* Owned: the owner's release_sock() called us; it runs again. */
-	if (sock_owned_by_user_nocheck(sk)) {
+	/*
+	 * Owned: the owner's release_sock() called us; it runs again. A
+	 * writer waiting for room in the middle of its message: not now
+	 * (ksrv_tcp_send_skb() would refuse).
+	 */
+	if (sock_owned_by_user_nocheck(sk) ||
+	    READ_ONCE(sk->sk_write_pending)) {
 		ksrv_conn_wake(&conn->base);
 		goto out;
 	}
@@ -179,8 +189,11 @@ static void echo_async_data_ready(struct sock *sk)
 	 * More to echo, no memory, urgent data, or a teardown: not here.
 	 * The task sees the same and does what it says.
 	 */
-	if (echo_async_conn_step(conn, ECHO_ASYNC_SOFTIRQ_BUDGET) != KSRV_WAIT)
+	if (echo_async_conn_step(conn, ECHO_ASYNC_SOFTIRQ_BUDGET) !=
+	    KSRV_WAIT) {
+		ksrv_count(conn->base.srv, ECHO_ASYNC_SOFTIRQ_TO_TASK, 1);
 		ksrv_conn_wake(&conn->base);
+	}
 out:
 	read_unlock_bh(&sk->sk_callback_lock);
 }

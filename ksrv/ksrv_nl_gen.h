@@ -9,7 +9,7 @@
 #include <net/netlink.h>
 #include <net/genetlink.h>
 
-#include <uapi/ksrv.h>
+#include <uapi/linux/ksrv.h>
 
 extern const struct nla_policy ksrv_listener_add_nl_policy[KSRV_A_LISTENER_IDLE_TIMEOUT + 1];
 

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The version the modules report, for MODULE_VERSION(), used by the top
-# Makefile and src/Kbuild alike: what `git describe --tags --always
-# --dirty` says of the repository this directory's parent is, else the
-# VERSION file at the top of a copy made for DKMS, else "unknown".
+# Makefile and ksrv/Kbuild and services/Kbuild alike: what `git describe
+# --tags --always --dirty` says of the repository this directory's parent
+# is, else the VERSION file at the top of a copy made for DKMS, else
+# "unknown".
 # git is asked only if ../.git exists, so that a copy inside some other
 # repository does not take that one's version. "-dirty" comes from git
 # status with GIT_OPTIONAL_LOCKS=0, as describe --dirty would take
