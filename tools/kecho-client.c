@@ -12,7 +12,8 @@
  *   hold      connections held open (-b: streaming) until the server
  *             closes them, as unloading it must; SIGUSR1 probes them
  *   reset     connections aborted with a RST in mid-stream
- *   slowread  a client that stops reading: the server must stop too
+ *   slowread  a client that stops reading: the server must stop too (it
+ *             sends for -T seconds, then until its sends stop)
  *   refused   connections the server must close at once, unanswered (over
  *             its connection limit)
  */
@@ -38,6 +39,7 @@
 #define MAX_CONNECTING	256		/* connects in flight at once */
 #define IOSIZE		65536
 #define PROBE_SECS	10.0
+#define STALL_SECS	2.0		/* slowread: no send progress this long */
 #define ENDLESS		UINT64_MAX	/* size of a round that never ends */
 #define BURST		4		/* reads or writes per wake-up: fairness */
 
@@ -115,6 +117,8 @@ static struct {
 	enum { S_SEND, S_WAIT, S_READ } phase;
 	double start;
 	unsigned int next_report;
+	uint64_t last_sent;	/* at last_progress */
+	double last_progress;
 } slow = { .next_report = 1 };
 
 static double now(void)
@@ -573,7 +577,16 @@ static void slowread_tick(void)
 	if (slow.phase == S_SEND) {
 		while (slow.next_report <= opt.secs && t >= slow.next_report)
 			say("t=%u sent=%llu", slow.next_report++, (ull)c->sent);
-		if (t < opt.secs)
+		if (c->sent != slow.last_sent) {
+			slow.last_sent = c->sent;
+			slow.last_progress = t;
+		}
+		/*
+		 * At least -T seconds, then until the sends stop: the server
+		 * has stopped reading, not merely filled our receive buffer
+		 * slowly (a debug kernel under TCG sends a few MiB in -T).
+		 */
+		if (t < opt.secs || t - slow.last_progress < STALL_SECS)
 			return;
 		say("stalled sent=%llu", (ull)c->sent);
 		c->size = c->sent;	/* no more sends: read it all back */

@@ -247,6 +247,13 @@ wait_test() {
 	wait "$1"
 }
 
+# Taint flags a report sets (B: KASAN, KFENCE, a slab or page error; D:
+# an oops; W: a warning; L: a soft lockup): a test that sets one fails even
+# if its report left the log, which a long test's messages can wrap. A
+# test that means to warn writes the flags it expects to TAINT_EXPECTED.
+TAINT_REPORTS=$(((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)))
+TAINT_EXPECTED=/tmp/taint.expected
+
 # run_test NAME FUNCTION [ARGS...]: run it, then fail it too if the kernel
 # reported a bug while it ran.
 run_test() {
@@ -254,6 +261,8 @@ run_test() {
 	shift
 	echo "$name" | grep -qE "$filter" || return 0
 	dmesg -c >/dev/null
+	rm -f $TAINT_EXPECTED
+	taint0=$(cat /proc/sys/kernel/tainted)
 	start=$(cut -d. -f1 /proc/uptime)
 	(set -e; "$@") >/tmp/test.log 2>&1 &
 	rc=0
@@ -263,6 +272,12 @@ run_test() {
 	[ $hung = 1 ] || cleanup >>/tmp/test.log 2>&1
 	if kernel_log | grep -E "$KERNEL_BUGS" >/tmp/bugs.log; then
 		echo "FAIL: the kernel reported a bug:" >>/tmp/test.log
+		rc=1
+	fi
+	taint=$(($(cat /proc/sys/kernel/tainted) & ~taint0 & TAINT_REPORTS &
+		~$(cat $TAINT_EXPECTED 2>/dev/null || echo 0)))
+	if [ $taint != 0 ]; then
+		echo "FAIL: the kernel was tainted ($taint) while it ran" >>/tmp/test.log
 		rc=1
 	fi
 	secs=$(($(cut -d. -f1 /proc/uptime) - start))
@@ -285,4 +300,35 @@ run_test() {
 		echo "$npass passed, $nfail failed"
 		reboot -f
 	fi
+}
+
+# ns_start NAME: a new network namespace with lo up, held by a sleeping
+# process whose pid is in /tmp/out.ns.NAME; killing it frees the namespace.
+ns_start() {
+	local pid
+	unshare -n sleep 100000 &
+	pid=$!
+	echo "$pid" >"/tmp/out.ns.$1"
+	poll_until 10 "no namespace for $1" ns_other "$pid"
+	nsenter -t "$pid" -n ip link set lo up
+}
+
+# ns_other PID: PID is in another network namespace than this shell.
+ns_other() {
+	[ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+}
+
+# ns_run NAME COMMAND...: run it in that namespace.
+ns_run() {
+	local pid
+	pid=$(cat "/tmp/out.ns.$1")
+	shift
+	nsenter -t "$pid" -n "$@"
+}
+
+# ns_kill NAME: end the namespace's holder; the namespace goes once
+# nothing else holds it.
+ns_kill() {
+	kill -KILL "$(cat "/tmp/out.ns.$1")"
+	wait "$(cat "/tmp/out.ns.$1")" 2>/dev/null || true
 }

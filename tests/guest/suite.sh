@@ -238,7 +238,7 @@ t_stats() {
 	# A block per listener: the core's counters for its protocol, then
 	# the service's own for it (UDP's dgrams_* on UDP listeners only).
 	want="listener conns accepted refused over_budget idle_closed errors bytes_in bytes_out "
-	[ "$1" = echo_async ] && want="${want}listener dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr "
+	[ "$1" = echo_async ] && want="${want}send_wait_ack send_wait_probe send_wait_nomem softirq_to_task listener dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr "
 	[ "$(cut -d' ' -f1 "/proc/net/$1" | tr '\n' ' ')" = "$want" ] ||
 		fail "format of /proc/net/$1: $(cat "/proc/net/$1")"
 	grep -qE "^listener [0-9]+ tcp \[::\]:$2$" "/proc/net/$1" ||
@@ -415,9 +415,55 @@ t_async_slow_reader() {
 	sent=$(sed -n 's/.*stalled sent=\([0-9]*\).*/\1/p' /tmp/out.slow)
 	[ "$sent" -lt $((64 << 20)) ] ||
 		fail "server took $sent bytes from a client that never reads"
+	# Held back by the reader's closed window, the echo waits for TCP's
+	# window probe, not for a timer of ours: only a socket with nothing
+	# queued, when TCP had no memory, is polled.
+	probe=$(stat_of echo_async send_wait_probe)
+	nomem=$(stat_of echo_async send_wait_nomem)
+	echo "info: short sends waiting for: an ACK" \
+		"$(stat_of echo_async send_wait_ack), the window probe $probe," \
+		"memory $nomem"
+	[ "$probe" -gt 0 ] || fail "no send waited for the window probe"
+	[ "$nomem" = 0 ] || fail "$nomem sends polled for memory, none short"
 	touch /tmp/go
 	wait $slow || fail "slow reader failed: $(cat /tmp/out.slow)"
 	grep -q "echoed=$sent ok" /tmp/out.slow || fail "$(cat /tmp/out.slow)"
+	unload echo_async
+}
+
+# TCP memory pressure, after issue 24's report at a smaller scale: 64
+# connections stream byte-checked 16 KiB messages, 32 of them reading one
+# second in four, with small socket buffers and tcp_mem far below what
+# they want for 10 s. Every byte comes back right, and once the pressure
+# is over every connection echoes again within 30 s (echo-bench --after:
+# a stall is an error; on 6.12 a connection of any server may wait 10-15
+# s for TCP's backed-off window probe, as the benchmark's cells show). How long the last echoes take to come back once
+# the clients only read (a server that believes the window closed waits
+# for TCP's backed-off probe) is a figure, reported with the counters.
+t_async_pressure() {
+	local rmem wmem rc=0
+	load echo_async
+	rmem=$(cat /proc/sys/net/ipv4/tcp_rmem)
+	wmem=$(cat /proc/sys/net/ipv4/tcp_wmem)
+	sysctl -qw net.ipv4.tcp_rmem="4096 16384 65536"
+	sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
+	echo-bench -a 127.0.0.1 -p 8081 -c 64 -m stream -s 16384 -w 1 -t 10 \
+		--slow 32 --pressure "32 64 128" --after 30 --drain 60 \
+		>/tmp/out.pressure 2>&1 || rc=$?
+	sysctl -qw net.ipv4.tcp_rmem="$rmem"
+	sysctl -qw net.ipv4.tcp_wmem="$wmem"
+	[ $rc = 0 ] || fail "under pressure: $(cat /tmp/out.pressure)"
+	grep -q ' errors=0 ' /tmp/out.pressure ||
+		fail "under pressure: $(cat /tmp/out.pressure)"
+	sed -n 's/^echo-bench: \(after\|drain\): /info: \1: /p' \
+		/tmp/out.pressure
+	echo "info: $(grep -o 'MB/s=[0-9.]*' /tmp/out.pressure) under" \
+		"pressure; short sends waiting for an ACK" \
+		"$(stat_of echo_async send_wait_ack), the window probe" \
+		"$(stat_of echo_async send_wait_probe), memory" \
+		"$(stat_of echo_async send_wait_nomem); softirq to task" \
+		"$(stat_of echo_async softirq_to_task)"
+	expect_stat echo_async errors 0
 	unload echo_async
 }
 
@@ -492,7 +538,7 @@ t_async_udp_sizes() {
 	# Each listener shows the counters of its protocol only, in
 	# /proc/net and in the dump.
 	[ "$(block_keys echo_async tcp)" = \
-	  "conns accepted refused over_budget idle_closed errors bytes_in bytes_out" ] ||
+	  "conns accepted refused over_budget idle_closed errors bytes_in bytes_out send_wait_ack send_wait_probe send_wait_nomem softirq_to_task" ] ||
 		fail "TCP listener's counters: $(cat /proc/net/echo_async)"
 	[ "$(block_keys echo_async udp)" = \
 	  "dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr" ] ||
@@ -505,7 +551,7 @@ t_async_udp_sizes() {
 		 "refused", "over_budget", "idle_closed"] == keys))' \
 		/tmp/out.list
 	jq_ok '[.[] | .stats | keys_unsorted | join(" ")] ==
-		["accepted refused over_budget idle_closed errors bytes_in bytes_out",
+		["accepted refused over_budget idle_closed errors bytes_in bytes_out send_wait_ack send_wait_probe send_wait_nomem softirq_to_task",
 		 "dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr"]' \
 		/tmp/out.list
 	unload echo_async
@@ -642,30 +688,6 @@ listener_stat() {
 		"/proc/${4:-self}/net/$1"
 }
 
-# ns_start NAME: a new network namespace with lo up, held by a sleeping
-# process whose pid is in /tmp/out.ns.NAME; killing it frees the namespace.
-ns_start() {
-	local pid
-	unshare -n sleep 100000 &
-	pid=$!
-	echo "$pid" >"/tmp/out.ns.$1"
-	poll_until 10 "no namespace for $1" ns_other "$pid"
-	nsenter -t "$pid" -n ip link set lo up
-}
-
-# ns_other PID: PID is in another network namespace than this shell.
-ns_other() {
-	[ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]
-}
-
-# ns_run NAME COMMAND...: run it in that namespace.
-ns_run() {
-	local pid
-	pid=$(cat "/tmp/out.ns.$1")
-	shift
-	nsenter -t "$pid" -n "$@"
-}
-
 # ns_link NAME N: a veth link from here (10.77.N.1) to the namespace
 # (10.77.N.2), whose end goes with the namespace.
 ns_link() {
@@ -678,13 +700,6 @@ ns_link() {
 	ip link set "kv$2" up
 	ns_run "$1" ip addr add "10.77.$2.2/24" dev "$peer"
 	ns_run "$1" ip link set "$peer" up
-}
-
-# ns_kill NAME: end the namespace's holder; the namespace goes once
-# nothing else holds it.
-ns_kill() {
-	kill -KILL "$(cat "/tmp/out.ns.$1")"
-	wait "$(cat "/tmp/out.ns.$1")" 2>/dev/null || true
 }
 
 # ns_conns NAME N: the namespace's TCP listeners hold N connections
@@ -741,7 +756,7 @@ t_ctl_runtime() {
 	# The JSON and each listener's block in /proc/net say the same, and
 	# have the same counters: the TCP ones, or the UDP ones.
 	for i in 0 1 2; do
-		keys="accepted refused over_budget idle_closed errors bytes_in bytes_out"
+		keys="accepted refused over_budget idle_closed errors bytes_in bytes_out send_wait_ack send_wait_probe send_wait_nomem softirq_to_task"
 		[ $i = 2 ] && keys="dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr"
 		[ "$(jq -r ".[$i].stats | keys_unsorted | join(\" \")" \
 		     /tmp/out.list)" = "$keys" ] ||
@@ -1167,7 +1182,7 @@ t_ctl_unload_netns() {
 	ns_kill u2
 }
 
-# ---- what one user may make ksrv hold (src/ksrv_user.c) ----
+# ---- what one user may make ksrv hold (ksrv/ksrv_user.c) ----
 
 # ns_start_user NAME: as ns_start, but the network namespace is owned by a
 # user namespace that uid 1000 made.
@@ -1219,6 +1234,8 @@ t_ctl_user_budget() {
 	a=$(ns_run b1 kechoctl -j add tcp 7110 | jq .id)
 	s=$(ns_run b1 kechoctl -j add service echo_sync tcp 7111 | jq .id)
 	# Connections: 5 for the user, whichever listener; then refused.
+	echo >$TRACE/trace
+	echo 1 >$TRACE/events/ksrv/ksrv_refuse/enable
 	ns_run b1 kecho-client -p 7111 -t 300 hold -c 2 -w /tmp/out.s.ready \
 		-x "$SEED" >/tmp/out.s 2>&1 &
 	echo $! >/tmp/out.s.pid
@@ -1241,6 +1258,10 @@ t_ctl_user_budget() {
 		fail "echo_async: $(cat "/proc/$pid/net/echo_async")"
 	[ "$(listener_stat echo_async "$a" conns "$pid")" = 3 ] ||
 		fail "echo_async: $(cat "/proc/$pid/net/echo_async")"
+	echo 0 >$TRACE/events/ksrv/ksrv_refuse/enable
+	# Each refusal traced with the limit it hit.
+	[ "$(grep -c 'ksrv_refuse: .* limit=budget$' $TRACE/trace)" = 7 ] ||
+		fail "ksrv_refuse events: $(grep ksrv_refuse $TRACE/trace)"
 	dmesg_has "ksrv: uid 1000 is at its max_user_threads \(2\)"
 	dmesg_has "ksrv: uid 1000 is at its max_user_conns \(5\)"
 	# The admin's listener is not counted against anybody.
@@ -1640,7 +1661,8 @@ t_trace() {
 	echo 0 >$TRACE/events/ksrv/enable
 	grep "service=$1 " $TRACE/trace >/tmp/trace.out || true
 	sed 's/^/info: /' /tmp/trace.out
-	for want in "ksrv_accept: 4" "ksrv_refuse: 1" "reason=peer err=0 1" \
+	for want in "ksrv_accept: 4" "ksrv_refuse: 1" "limit=max_conns 1" \
+		    "reason=peer err=0 1" \
 		    "reason=idle 2" "reason=stop 1" "ksrv_close: 4"; do
 		n=$(grep -c "${want% *}" /tmp/trace.out || true)
 		[ "$n" = "${want##* }" ] ||
@@ -1648,6 +1670,63 @@ t_trace() {
 	done
 	grep -q "ksrv_accept: service=$1 peer=\[::ffff:127.0.0.1\]:[0-9]" \
 		/tmp/trace.out || fail "no peer address in the events"
+}
+
+# listening_sockets PORT: how many TCP sockets listen on PORT (IPv6, which
+# takes IPv4 too).
+listening_sockets() {
+	awk -v p=":$(printf '%04X' "$1")" \
+		'$4 == "0A" && substr($2, length($2) - 4) == p' /proc/net/tcp6 |
+		wc -l
+}
+
+# A listening socket per CPU (percpu_listen, the default): one LISTEN
+# socket per CPU on the port; loopback processes a SYN on the sending CPU,
+# so each CPU's clients are accepted by its socket's task on that CPU
+# (the ksrv_accept events' CPU column); connections held on both CPUs all
+# end at unload; with percpu_listen=0, one socket.
+t_percpu() {
+	local n cpu want=20
+	[ "$(nproc)" -ge 2 ] || { echo "info: one CPU: nothing to spread"; return 0; }
+	[ -e $TRACE/events/ksrv ] ||
+		mount -t tracefs tracefs $TRACE 2>/dev/null || true
+	load "$1"
+	n=$(listening_sockets "$2")
+	[ "$n" = "$(nproc)" ] || fail "$n listening sockets, want $(nproc)"
+	echo >$TRACE/trace
+	echo 1 >$TRACE/events/ksrv/ksrv_accept/enable
+	for cpu in 0 1; do
+		taskset $((1 << cpu)) kecho-client -p "$2" echo -c $want -s 1 \
+			-S 1000 -x "$SEED" >/dev/null ||
+			fail "clients on CPU $cpu"
+	done
+	echo 0 >$TRACE/events/ksrv/ksrv_accept/enable
+	for cpu in 0 1; do
+		n=$(grep -c "\[00$cpu\].*ksrv_accept: service=$1 " $TRACE/trace ||
+			true)
+		[ "$n" = $want ] ||
+			fail "$n of CPU $cpu's $want clients accepted there:" \
+			"$(grep ksrv_accept $TRACE/trace | head -n 5)"
+	done
+	expect_stat "$1" conns 0 30
+	# Held on both CPUs' sockets, all closed by an unload.
+	for cpu in 0 1; do
+		taskset $((1 << cpu)) kecho-client -p "$2" -t 600 hold \
+			-w /tmp/out.cpu$cpu.ready -c 100 -b -x "$SEED" \
+			>/tmp/out.cpu$cpu 2>&1 &
+		echo $! >/tmp/out.cpu$cpu.pid
+	done
+	wait_for_file /tmp/out.cpu0.ready 120
+	wait_for_file /tmp/out.cpu1.ready 120
+	unload "$1"
+	hold_wait cpu0 100
+	hold_wait cpu1 100
+	load "$1" percpu_listen=0
+	n=$(listening_sockets "$2")
+	[ "$n" = 1 ] || fail "percpu_listen=0: $n listening sockets"
+	kecho-client -p "$2" echo -c 4 -s 1 -S 1000 -x "$SEED" >/dev/null ||
+		fail "percpu_listen=0: echo"
+	unload "$1"
 }
 
 # The unit tests, where the kernel has KUnit: loading the module runs them;
@@ -1659,8 +1738,18 @@ t_kunit() {
 		/tmp/ktap | sed 's/^/info: /'
 	grep -qE "^ok [0-9]+ ksrv$" /tmp/ktap || fail "suite ksrv did not pass"
 	! grep -q "not ok" /tmp/ktap || fail "a unit test failed"
-	[ "$(grep -cE "^    ok [0-9]+ ksrv_test_" /tmp/ktap)" = 6 ] ||
-		fail "want 6 test cases passed"
+	[ "$(grep -cE "^    ok [0-9]+ ksrv_test_" /tmp/ktap)" = 12 ] ||
+		fail "want 12 test cases passed"
+	# ksrv_test_tcp_write_pending's refused send warns, once for ksrv's
+	# life (loaded at boot, and nothing else sends while a writer
+	# waits): that warning, and no other report, is taken out of the
+	# log the suite checks.
+	echo 512 >$TAINT_EXPECTED	# W, the warning's taint
+	grep -E "$KERNEL_BUG_REPORTS" /tmp/ktap >/tmp/out.warn || true
+	[ "$(wc -l </tmp/out.warn)" = 1 ] &&
+		grep -q 'WARNING:.* ksrv_tcp_send_skb' /tmp/out.warn ||
+		fail "want one warning, from ksrv_tcp_send_skb: $(cat /tmp/out.warn)"
+	dmesg -c >/dev/null
 	modload -r ksrv_kunit || fail "unloading ksrv_kunit"
 }
 
@@ -1705,7 +1794,7 @@ t_both_loaded() {
 t_bench_smoke() {
 	local srv mode pid
 	local servers="echo_sync echo_async peer-threads peer-epoll"
-	servers="$servers peer-epoll-mt peer-uring peer-splice"
+	servers="$servers peer-epoll-mt peer-uring peer-uring-mt peer-splice"
 	# The debug kernel is built without BPF.
 	[ -e /sys/fs/bpf ] && servers="$servers peer-sockmap"
 	for srv in $servers; do
@@ -1730,6 +1819,13 @@ t_bench_smoke() {
 				fail "$srv $mode: $(cat /tmp/out.bench)"
 		done
 		echo "info: $srv $(grep -o 'req/s=[0-9.]*' /tmp/out.bench) ($mode)"
+		# A connection per request: accept, echo and close, in a loop.
+		echo-bench -a 127.0.0.1 -p 9000 -c 8 -m churn -s 64 -w 0 -t 1 \
+			>/tmp/out.bench 2>&1 ||
+			fail "$srv churn: $(cat /tmp/out.bench)"
+		grep -q " errors=0 " /tmp/out.bench ||
+			fail "$srv churn: $(cat /tmp/out.bench)"
+		echo "info: $srv $(grep -o 'req/s=[0-9.]*' /tmp/out.bench) (churn)"
 		if [ -n "$pid" ]; then
 			kill "$pid"
 			wait "$pid"
@@ -1740,20 +1836,26 @@ t_bench_smoke() {
 }
 
 echo "kecho suite on $(uname -r), $(nproc) CPUs, seed $SEED, debug kernel: $DEBUG_KERNEL, KCSAN: $KCSAN_KERNEL"
+# What the kernel reported while booting, before ksrv served anything:
+# shown, not failed on (each test fails on what is reported while it
+# runs). /proc/sys/kernel/tainted has 4096 (O) from loading ksrv.
+echo "boot: kernel tainted $(cat /proc/sys/kernel/tainted)," \
+	"$(kernel_log | grep -cE "$KERNEL_BUG_REPORTS") bug reports in its log"
+kernel_log | grep -E "$KERNEL_BUG_REPORTS" | head -n 5 | sed 's/^/    | /'
 for srv in "echo_sync 8080" "echo_async 8081"; do
 	set -- $srv
 	tests="echo_small echo_random half_close urgent concurrent_500"
 	tests="$tests unload_busy"
 	tests="$tests reload_cycles port_in_use bad_params addr max_conns"
 	tests="$tests idle_timeout idle_pending stats stress_cycles trace"
-	tests="$tests churn_20000"
+	tests="$tests churn_20000 percpu"
 	[ $DEBUG_KERNEL = 1 ] && tests="$tests kmemleak fault_injection"
 	for t in $tests; do
 		run_test "$1.$t" "t_$t" "$1" "$2"
 	done
 done
-for t in no_threads 5000_conns slow_reader resets unload_mixed udp_sizes \
-	 udp_flood udp_loop udp_port_in_use udp_unload_flood; do
+for t in no_threads 5000_conns slow_reader pressure resets unload_mixed \
+	 udp_sizes udp_flood udp_loop udp_port_in_use udp_unload_flood; do
 	run_test "echo_async.$t" "t_async_$t"
 done
 # echo_async's TCP data path, the default being zero-copy and run to
@@ -1767,6 +1869,10 @@ for variant in task:softirq=0 copy:"zerocopy=0 softirq=0" \
 		run_test "echo_async.${variant%%:*}.$t" "t_$t" echo_async 8081
 	done
 	run_test "echo_async.${variant%%:*}.slow_reader" t_async_slow_reader
+	# Under pressure, softirq=0 beside the default (CI's time: the
+	# copying paths are measured by the benchmark's pressure cells).
+	[ "${variant%%:*}" != task ] ||
+		run_test "echo_async.task.pressure" t_async_pressure
 done
 ECHO_ASYNC_PARAMS=
 for t in runtime apply errors ynl netns userns netns_loop unload_netns \
