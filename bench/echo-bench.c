@@ -7,7 +7,9 @@
  * whose results are dropped, and the measured window; completions count by
  * their CLOCK_MONOTONIC timestamp, so the window is exact whenever a thread
  * notices its end. The run always stops after warm-up + duration (plus the
- * connect grace before it).
+ * connect grace before it); --count N ends the window earlier, at the
+ * completion that makes N in it across all threads, and the rates are then
+ * over the window as it was, not over -t (which becomes a bound).
  *
  *   rr      one message in flight per connection; latency is from the
  *           send() of its first byte to the recv() of its echo's last byte
@@ -17,14 +19,38 @@
  *   udp     rr over UDP: a connected datagram socket per "connection", one
  *           datagram in flight; one not echoed within 200 ms is counted
  *           lost and sent again, and a late echo of it is ignored
+ *   churn   a connection per request: each of the N slots connects, sends
+ *           one message, checks its echo, closes and connects again at
+ *           once; nothing is connected before the barrier. Latency is from
+ *           connect() to the recv() of the echo's last byte, req/s is
+ *           connections per second, and the per-request figures below are
+ *           per connection, handshake and teardown included. The client
+ *           closes first (no SO_LINGER: that would reset), so TIME_WAIT is
+ *           on its side: loopback reuses those ports (tcp_tw_reuse=2, the
+ *           default), another address may run out of them (EADDRNOTAVAIL,
+ *           reported as such). A failed connection is an error, and its
+ *           slot connects again after 10 ms: a transient failure does not
+ *           end the run, and a refusing server gets no connect() flood.
+ *
+ * Under pressure (stream): --slow N makes the first N connections read only
+ * during the first second of every four; --pressure "MIN PRESSURE MAX"
+ * sets net.ipv4.tcp_mem (pages) for the measured window only, restoring it
+ * after; --after S goes on for S seconds more, every connection reading,
+ * and counts the connections that echoed nothing in that time (stalled:
+ * an error); --drain S then stops sending and reads what is still due, for
+ * at most S seconds, and reports how long the connections took: TCP's
+ * window probes back off to minutes, and a connection whose server thinks
+ * its window closed waits for the next one.
  *
  * Correctness first: message SEQ of connection ID starts with SEQ (64 bits,
  * little-endian), ID (32 bits) and MSGSIZE (32 bits), truncated if the
  * message is shorter; the rest is a shared random pattern read from an
- * offset derived from (ID, SEQ). Every echoed byte is compared with the
- * expected one, across read boundaries; bytes never sent, a mismatch, a
- * reset or a close by the server are errors, and any error means exit 1.
- * Content is regenerated, never stored, so partial writes cost nothing.
+ * offset derived from (ID, SEQ); in churn, ID is the slot and SEQ counts
+ * its connections, so that each connection's message is a new one. Every
+ * echoed byte is compared with the expected one, across read boundaries;
+ * bytes never sent, a mismatch, a reset or a close by the server are
+ * errors, and any error means exit 1. Content is regenerated, never
+ * stored, so partial writes cost nothing.
  *
  * MB/s: bytes echoed back to the client within the window, in 10^6 bytes
  * per second (echoes only, not the bytes sent).
@@ -37,7 +63,9 @@
  * process's included, per request; context switches per request are the
  * ctxt count of /proc/stat over the window, per request; TCP segments per
  * request are /proc/net/snmp's OutSegs over the window (both directions:
- * loopback sends every segment from this machine). On one CPU shared
+ * loopback sends every segment from this machine; with the client in a
+ * network namespace of its own, the initial namespace's, where the
+ * server is, are added). On one CPU shared
  * by client and server (the icount benchmark) these two are what a request
  * costs the whole system.
  */
@@ -74,13 +102,16 @@
 #define NS		1000000000ULL
 #define UDP_LOSS_NS	(200 * 1000000ULL)	/* udp: echo deadline */
 #define UDP_MAX		65507		/* largest IPv4 UDP payload */
+#define CHURN_PAUSE_NS	(10 * 1000000ULL)	/* churn: after an error */
 
 /* Log-linear histogram of ns: 128 linear buckets per power of two. */
 #define SUB_BITS	7
 #define NBUCKETS	((64 - SUB_BITS + 1) << SUB_BITS)
 
-enum mode { RR, PIPE, STREAM, UDP };
-static const char *const mode_names[] = { "rr", "pipe", "stream", "udp" };
+enum mode { RR, PIPE, STREAM, UDP, CHURN };
+static const char *const mode_names[] = {
+	"rr", "pipe", "stream", "udp", "churn"
+};
 
 static struct {
 	struct sockaddr_storage addr;
@@ -92,6 +123,10 @@ static struct {
 	bool csv;
 	const char *label;
 	pid_t server_pid;
+	unsigned int slow;
+	const char *pressure;
+	double after, drain;
+	uint64_t count;			/* --count: requests in the window */
 } opt = {
 	.conns = 1, .threads = 1, .size = 64, .warmup = 1, .duration = 5,
 	.label = "-",
@@ -104,7 +139,13 @@ struct conn {
 	uint64_t tx_seq, rx_seq;	/* message being sent, received */
 	size_t tx_pos, rx_pos;		/* bytes of it sent, received */
 	uint64_t done;			/* completed in the window */
+	uint64_t after;			/* completed in --after's time */
+	uint64_t drain_ns;		/* --drain: time to have it all back */
 	uint64_t *stamps;		/* send times, by seq % depth */
+	bool reading;			/* EPOLLIN wanted (--slow) */
+	bool connecting;		/* churn: connect() in flight */
+	uint64_t started;		/* churn: connections, the next SEQ */
+	uint64_t pause_ns;		/* churn: connect again then, or 0 */
 };
 
 struct worker {
@@ -114,6 +155,7 @@ struct worker {
 	unsigned int nconns;
 	uint8_t *txbuf, *rxbuf;
 	uint64_t requests, bytes, errors, max_ns, lost;
+	uint64_t pause_ns;		/* churn: the first slot's pause end */
 	uint64_t hist[NBUCKETS];
 };
 
@@ -121,7 +163,12 @@ static uint8_t *pattern;		/* PAT_SPAN + size random bytes */
 static pthread_barrier_t barrier;
 static atomic_bool failed;		/* connecting failed: no run */
 static atomic_uint reports;
-static uint64_t connect_deadline, t_warm, t_end;
+static uint64_t connect_deadline, t_warm, t_after, t_drain;
+/* --count moves it earlier while the threads run; main waits on end_cond. */
+static _Atomic uint64_t t_end;
+static _Atomic uint64_t counted;	/* --count: completions in the window */
+static pthread_mutex_t end_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t end_cond;
 
 static uint64_t now_ns(void)
 {
@@ -309,25 +356,44 @@ static double hist_pct(const uint64_t *hist, uint64_t total, uint64_t max,
 
 /* ---- connections ---- */
 
+static void churn_start(struct worker *w, struct conn *c);
+
+/* churn: the slot connects again after a pause, not in a tight loop. */
+static void churn_pause(struct worker *w, struct conn *c)
+{
+	c->pause_ns = now_ns() + CHURN_PAUSE_NS;
+	if (c->pause_ns < w->pause_ns)
+		w->pause_ns = c->pause_ns;
+}
+
 static void conn_fail(struct worker *w, struct conn *c)
 {
 	w->errors++;
 	close(c->fd);		/* also leaves the epoll set */
 	c->open = false;
+	if (opt.mode == CHURN)
+		churn_pause(w, c);
+}
+
+static void set_events(struct worker *w, struct conn *c, bool out,
+		       bool in)
+{
+	struct epoll_event ev = {
+		.events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0),
+		.data.ptr = c,
+	};
+
+	if (c->pollout == out && c->reading == in)
+		return;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev))
+		die("epoll_ctl: %s", strerror(errno));
+	c->pollout = out;
+	c->reading = in;
 }
 
 static void set_pollout(struct worker *w, struct conn *c, bool on)
 {
-	struct epoll_event ev = {
-		.events = EPOLLIN | (on ? EPOLLOUT : 0),
-		.data.ptr = c,
-	};
-
-	if (c->pollout == on)
-		return;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev))
-		die("epoll_ctl: %s", strerror(errno));
-	c->pollout = on;
+	set_events(w, c, on, c->reading);
 }
 
 /* Generates the next bytes the window allows into txbuf. */
@@ -360,7 +426,8 @@ static void tx_advance(struct conn *c, size_t n, uint64_t t)
 
 		if (k > n)
 			k = n;
-		if (!c->tx_pos)
+		/* churn: stamped at connect() instead, by conn_start(). */
+		if (!c->tx_pos && opt.mode != CHURN)
 			c->stamps[c->tx_seq % opt.depth] = t;
 		c->tx_pos += k;
 		n -= k;
@@ -373,6 +440,11 @@ static void tx_advance(struct conn *c, size_t n, uint64_t t)
 
 static void conn_send(struct worker *w, struct conn *c)
 {
+	/* --drain: nothing more is sent once the traffic has ended. */
+	if (opt.drain && now_ns() >= t_after) {
+		set_pollout(w, c, false);
+		return;
+	}
 	for (;;) {
 		size_t len = tx_fill(w, c);
 		uint64_t t;
@@ -402,8 +474,35 @@ static void conn_send(struct worker *w, struct conn *c)
 	}
 }
 
+/* --count: the window ends at t, before its planned end; main samples it. */
+static void window_end(uint64_t t)
+{
+	pthread_mutex_lock(&end_lock);
+	t_end = t;
+	pthread_cond_signal(&end_cond);
+	pthread_mutex_unlock(&end_lock);
+}
+
 static void complete(struct worker *w, struct conn *c, uint64_t t)
 {
+	if (t >= t_end) {
+		c->after++;
+		return;
+	}
+	/*
+	 * --count: the N-th completion ends the window just after it. One
+	 * that another thread timed at about the same moment but counted
+	 * later is past the window, although t_end had not moved when it
+	 * looked: the window holds N requests, no more.
+	 */
+	if (opt.count) {
+		uint64_t n = atomic_fetch_add(&counted, 1) + 1;
+
+		if (n > opt.count)
+			return;
+		if (n == opt.count)
+			window_end(t + 1);
+	}
 	uint64_t ns = t - c->stamps[c->rx_seq % opt.depth];
 
 	w->hist[hist_index(ns)]++;
@@ -484,7 +583,7 @@ static void conn_recv(struct worker *w, struct conn *c)
 {
 	ssize_t n = recv(c->fd, w->rxbuf, IOSIZE, 0);
 	uint64_t t = now_ns();
-	bool measured = t >= t_warm && t < t_end;
+	bool measured = t >= t_warm && t < t_end, echoed = false;
 	const uint8_t *p = w->rxbuf;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -519,16 +618,36 @@ static void conn_recv(struct worker *w, struct conn *c)
 		n -= k;
 		c->rx_pos += k;
 		if (c->rx_pos == opt.size) {
-			if (measured)
+			if (measured || (t >= t_end && t < t_after))
 				complete(w, c, t);
 			c->rx_seq++;
 			c->rx_pos = 0;
+			echoed = true;
 		}
+	}
+	if (t >= t_after && !unechoed(c) && !c->drain_ns)
+		c->drain_ns = t - t_after;
+	/* churn: the connection's one message is back, the slot goes on. */
+	if (opt.mode == CHURN) {
+		if (echoed) {
+			close(c->fd);
+			c->open = false;
+			churn_start(w, c);
+		}
+		return;
 	}
 	conn_send(w, c);	/* the window moved */
 }
 
 /* ---- threads ---- */
+
+/* EADDRNOTAVAIL: no local port left for the address, TIME_WAIT's (churn). */
+static void connect_report(int err)
+{
+	report("connect: %s%s", strerror(err), err == EADDRNOTAVAIL ?
+	       " (no local port left: TIME_WAIT, net.ipv4.ip_local_port_range)"
+	       : "");
+}
 
 static int conn_start(struct worker *w, struct conn *c)
 {
@@ -545,9 +664,12 @@ static int conn_start(struct worker *w, struct conn *c)
 	if (opt.mode != UDP &&
 	    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
 		die("TCP_NODELAY: %s", strerror(errno));
+	/* churn: a request's latency starts with its connect(). */
+	if (opt.mode == CHURN)
+		c->stamps[0] = now_ns();
 	if (connect(c->fd, (struct sockaddr *)&opt.addr, opt.addrlen) &&
 	    errno != EINPROGRESS) {
-		report("connect: %s", strerror(errno));
+		connect_report(errno);
 		close(c->fd);
 		return -1;
 	}
@@ -566,14 +688,64 @@ static int conn_connected(struct worker *w, struct conn *c)
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len))
 		err = errno;
 	if (err) {
-		report("connect: %s", strerror(err));
+		connect_report(err);
 		close(c->fd);
 		return -1;
 	}
 	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev))
 		die("epoll_ctl: %s", strerror(errno));
 	c->open = true;
+	c->reading = true;
 	return 0;
+}
+
+/*
+ * churn: the slot's next connection, with a message of its own: SEQ is
+ * the count of the slot's connections. A connect() failing at once is an
+ * error like one failing later, and the slot pauses.
+ */
+static void churn_start(struct worker *w, struct conn *c)
+{
+	c->tx_seq = c->rx_seq = c->started++;
+	c->tx_pos = c->rx_pos = 0;
+	c->pollout = false;
+	c->pause_ns = 0;
+	if (conn_start(w, c)) {
+		w->errors++;
+		churn_pause(w, c);
+		return;
+	}
+	c->connecting = true;
+}
+
+/* churn: a connect() finished; if it succeeded, the message goes out. */
+static void churn_connected(struct worker *w, struct conn *c)
+{
+	c->connecting = false;
+	if (conn_connected(w, c)) {
+		w->errors++;
+		churn_pause(w, c);
+		return;
+	}
+	conn_send(w, c);
+}
+
+/* churn: the slots whose pause is over connect again. */
+static void churn_resume(struct worker *w, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (now < w->pause_ns)
+		return;
+	for (unsigned int i = 0; i < w->nconns; i++) {
+		struct conn *c = &w->conns[i];
+
+		if (c->pause_ns && c->pause_ns <= now)
+			churn_start(w, c);
+		if (c->pause_ns && c->pause_ns < next)
+			next = c->pause_ns;
+	}
+	w->pause_ns = next;
 }
 
 static void connect_all(struct worker *w)
@@ -612,27 +784,68 @@ fail:
 	atomic_store(&failed, true);
 }
 
+/*
+ * --slow: the slow connections read in the first second of every four of
+ * the measured window; all read before and after it. --drain: true once
+ * every connection has all its echoes back, or is closed.
+ */
+static bool pace(struct worker *w, uint64_t now)
+{
+	bool paused = now >= t_warm && now < t_end &&
+		      (now - t_warm) / NS % 4 != 0;
+	bool drained = true;
+
+	for (unsigned int i = 0; i < w->nconns; i++) {
+		struct conn *c = &w->conns[i];
+
+		if (!c->open)
+			continue;
+		if (c->id < opt.slow)
+			set_events(w, c, c->pollout, !paused);
+		if (unechoed(c))
+			drained = false;
+	}
+	return drained;
+}
+
 static void run(struct worker *w)
 {
 	struct epoll_event evs[MAX_EVENTS];
 
 	for (unsigned int i = 0; i < w->nconns; i++)
-		if (w->conns[i].open)
+		if (opt.mode == CHURN)
+			churn_start(w, &w->conns[i]);
+		else if (w->conns[i].open)
 			conn_send(w, &w->conns[i]);
 	for (;;) {
-		uint64_t now = now_ns();
-		int n;
+		/* --count moves t_end; it is not for --after or --drain. */
+		uint64_t now = now_ns(), stop = opt.drain ? t_drain :
+					       opt.after ? t_after : t_end;
+		int n, ms = (stop - now) / 1000000 + 1;
 
-		if (now >= t_end)
+		if (now >= stop)
 			break;
+		if (opt.slow || opt.drain) {
+			if (pace(w, now) && now >= t_after && opt.drain)
+				break;
+			ms = ms < 100 ? ms : 100;
+		}
+		if (opt.mode == CHURN) {
+			churn_resume(w, now);
+			if (w->pause_ns < stop)
+				ms = (w->pause_ns - now) / 1000000 + 1;
+		}
 		n = epoll_wait(w->epfd, evs, MAX_EVENTS,
-			       opt.mode == UDP ? 10 :
-			       (t_end - now) / 1000000 + 1);
+			       opt.mode == UDP ? 10 : ms);
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (int i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 
+			if (c->connecting) {
+				churn_connected(w, c);
+				continue;
+			}
 			if (c->open && opt.mode == UDP &&
 			    (evs[i].events & (EPOLLIN | EPOLLERR)))
 				conn_recv_udp(w, c);
@@ -651,13 +864,15 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	connect_all(w);
+	/* churn connects once the clock runs: connections are its requests. */
+	if (opt.mode != CHURN)
+		connect_all(w);
 	pthread_barrier_wait(&barrier);	/* all connected, or failed */
 	pthread_barrier_wait(&barrier);	/* main has set the clock */
 	if (!atomic_load(&failed))
 		run(w);
 	for (unsigned int i = 0; i < w->nconns; i++)
-		if (w->conns[i].open)
+		if (w->conns[i].open || w->conns[i].connecting)
 			close(w->conns[i].fd);
 	return NULL;
 }
@@ -680,6 +895,7 @@ static void workers_init(struct worker *ws)
 		if (!w->conns || !stamps || !w->txbuf || !w->rxbuf ||
 		    w->epfd < 0)
 			die("thread setup: %s", strerror(errno));
+		w->pause_ns = UINT64_MAX;
 		for (unsigned int i = 0; i < w->nconns; i++) {
 			w->conns[i].id = i * opt.threads + t;
 			w->conns[i].stamps = stamps + (size_t)i * opt.depth;
@@ -726,10 +942,11 @@ static void stat_read(struct sample *s)
 }
 
 /* /proc/net/snmp's Tcp OutSegs, or -1: a line of names, then of values. */
-static long long tcp_out_segs(void)
+/* OutSegs of the network namespace whose /proc/.../net/snmp is @path. */
+static long long ns_out_segs(const char *path)
 {
 	char names[1024], values[1024], *n, *v, *sn, *sv;
-	FILE *f = fopen("/proc/net/snmp", "r");
+	FILE *f = fopen(path, "r");
 	long long segs = -1;
 
 	if (!f)
@@ -752,6 +969,31 @@ static long long tcp_out_segs(void)
 	}
 	fclose(f);
 	return segs;
+}
+
+/* Whether @a and @b are the same namespace links in /proc. */
+static bool same_ns(const char *a, const char *b)
+{
+	char la[64], lb[64];
+	ssize_t na = readlink(a, la, sizeof(la));
+	ssize_t nb = readlink(b, lb, sizeof(lb));
+
+	return na < 0 || nb < 0 || (na == nb && !memcmp(la, lb, na));
+}
+
+/*
+ * TCP segments sent by both ends: this namespace's, and, when the client
+ * runs in a namespace of its own (the benchmark's NIC topology), the
+ * initial one's too, where the server is.
+ */
+static long long tcp_out_segs(void)
+{
+	long long mine = ns_out_segs("/proc/net/snmp"), init;
+
+	if (mine < 0 || same_ns("/proc/self/ns/net", "/proc/1/ns/net"))
+		return mine;
+	init = ns_out_segs("/proc/1/net/snmp");
+	return init < 0 ? -1 : mine + init;
 }
 
 static long long pid_jiffies(pid_t pid)
@@ -797,6 +1039,20 @@ static void sleep_until(uint64_t t)
 		;
 }
 
+/* Until the window's end, which --count may bring forward. */
+static void window_wait(void)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&end_lock);
+	while ((t = t_end) > now_ns()) {
+		struct timespec ts = { .tv_sec = t / NS, .tv_nsec = t % NS };
+
+		pthread_cond_timedwait(&end_cond, &end_lock, &ts);
+	}
+	pthread_mutex_unlock(&end_lock);
+}
+
 /* ---- results ---- */
 
 static void print_csv_header(void)
@@ -813,7 +1069,9 @@ static int results(struct worker *ws, const struct sample *s0,
 {
 	static uint64_t hist[NBUCKETS];
 	uint64_t req = 0, bytes = 0, errors = 0, max = 0, lost = 0;
-	uint64_t fmin = UINT64_MAX, fmax = 0;
+	uint64_t fmin = UINT64_MAX, fmax = 0, stalled = 0, amin = UINT64_MAX;
+	uint64_t dmax = 0, over5 = 0, undrained = 0;
+	/* The window as it was: --count may have ended it early. */
 	double secs = (t_end - t_warm) / 1e9, hz = sysconf(_SC_CLK_TCK);
 	double p[5], srv = -1, self = -1, pid = -1, all = -1, ctxt = -1;
 	double idle = -1, segs = -1;
@@ -831,12 +1089,40 @@ static int results(struct worker *ws, const struct sample *s0,
 		for (unsigned int i = 0; i < NBUCKETS; i++)
 			hist[i] += w->hist[i];
 		for (unsigned int i = 0; i < w->nconns; i++) {
-			uint64_t d = w->conns[i].done;
+			struct conn *c = &w->conns[i];
+			uint64_t d = c->done;
 
 			fmin = d < fmin ? d : fmin;
 			fmax = d > fmax ? d : fmax;
+			if (!c->open)
+				continue;
+			amin = c->after < amin ? c->after : amin;
+			stalled += !c->after;
+			if (unechoed(c)) {
+				undrained++;
+				continue;
+			}
+			dmax = c->drain_ns > dmax ? c->drain_ns : dmax;
+			over5 += c->drain_ns > 5 * NS;
 		}
 	}
+	if (opt.after) {
+		printf("echo-bench: after: %.0fs more, every connection "
+		       "reading: fewest echoes %" PRIu64 ", stalled %" PRIu64
+		       "\n", opt.after, amin == UINT64_MAX ? 0 : amin, stalled);
+		if (stalled)
+			report("%" PRIu64 " connections echoed nothing in the "
+			       "%.0fs after the window", stalled, opt.after);
+		errors += stalled;
+	}
+	if (opt.drain)
+		printf("echo-bench: drain: all back in %.1fs at most; over 5s "
+		       "%" PRIu64 "; not back in %.0fs %" PRIu64 "\n",
+		       dmax / 1e9, over5, opt.drain, undrained);
+	/* Not an error: the run is measured, over -t, and says so. */
+	if (opt.count && req < opt.count)
+		printf("echo-bench: count: %" PRIu64 " of %" PRIu64 " requests "
+		       "in the window, which -t ended\n", req, opt.count);
 	for (int i = 0; i < 4; i++)
 		p[i] = hist_pct(hist, req, max, pcts[i]);
 	p[4] = max / 1e3;
@@ -893,11 +1179,13 @@ static int results(struct worker *ws, const struct sample *s0,
 
 static void __attribute__((noreturn)) usage(void)
 {
-	fputs("usage: echo-bench -a ADDR -p PORT [-c CONNS] [-T THREADS] "
-	      "[-m rr|pipe|stream|udp]\n"
-	      "         [-s MSGSIZE] [-d DEPTH] [-w WARMUP_S] "
-	      "[-t DURATION_S] [--csv]\n"
-	      "         [--label NAME] [--server-pid PID]\n"
+	fputs("usage: echo-bench -a ADDR -p PORT [-c CONNS] [-T THREADS]\n"
+	      "         [-m rr|pipe|stream|udp|churn] [-s MSGSIZE] "
+	      "[-d DEPTH]\n"
+	      "         [-w WARMUP_S] [-t DURATION_S] [--count N] [--csv]\n"
+	      "         [--label NAME] [--server-pid PID] [--slow N]\n"
+	      "         [--pressure 'MIN PRESSURE MAX'] [--after S] "
+	      "[--drain S]\n"
 	      "       echo-bench --csv-header\n", stderr);
 	exit(2);
 }
@@ -943,6 +1231,11 @@ static void parse(int argc, char **argv)
 		{ "csv-header", no_argument, NULL, 'H' },
 		{ "label", required_argument, NULL, 'L' },
 		{ "server-pid", required_argument, NULL, 'P' },
+		{ "slow", required_argument, NULL, 'S' },
+		{ "pressure", required_argument, NULL, 'M' },
+		{ "after", required_argument, NULL, 'A' },
+		{ "drain", required_argument, NULL, 'D' },
+		{ "count", required_argument, NULL, 'N' },
 		{ 0 }
 	};
 	const char *addr = NULL;
@@ -967,12 +1260,21 @@ static void parse(int argc, char **argv)
 		case 'P': opt.server_pid = num(optarg, 1, 1 << 22, true,
 					       "--server-pid");
 			break;
+		case 'S': opt.slow = num(optarg, 0, 1e6, true, "--slow"); break;
+		case 'M': opt.pressure = optarg; break;
+		case 'A': opt.after = num(optarg, 0, 3600, false, "--after");
+			break;
+		case 'D': opt.drain = num(optarg, 0, 3600, false, "--drain");
+			break;
+		case 'N': opt.count = num(optarg, 1, 1e15, true, "--count");
+			break;
 		case 'm':
-			for (opt.mode = RR; opt.mode <= UDP; opt.mode++)
+			for (opt.mode = RR; opt.mode <= CHURN; opt.mode++)
 				if (!strcmp(optarg, mode_names[opt.mode]))
 					break;
-			if (opt.mode > UDP)
-				die("-m %s: not rr, pipe, stream or udp", optarg);
+			if (opt.mode > CHURN)
+				die("-m %s: not rr, pipe, stream, udp or churn",
+				    optarg);
 			break;
 		default:
 			usage();
@@ -984,7 +1286,8 @@ static void parse(int argc, char **argv)
 	/* The label goes into both outputs unquoted. */
 	if (!*opt.label || strpbrk(opt.label, ",=\" \t\n"))
 		die("--label %s: no commas, '=', quotes or spaces", opt.label);
-	if ((opt.mode == RR || opt.mode == UDP) && opt.depth > 1)
+	if ((opt.mode == RR || opt.mode == UDP || opt.mode == CHURN) &&
+	    opt.depth > 1)
 		die("-d: %s has one message in flight", mode_names[opt.mode]);
 	if (opt.mode == UDP && opt.size > UDP_MAX)
 		die("-s %zu: a UDP datagram carries at most %d bytes", opt.size,
@@ -997,6 +1300,33 @@ static void parse(int argc, char **argv)
 		    opt.depth);
 	if (opt.threads > opt.conns)
 		opt.threads = opt.conns;
+	if ((opt.slow || opt.pressure || opt.after || opt.drain) &&
+	    opt.mode != STREAM)
+		die("--slow, --pressure, --after and --drain are for stream");
+	if (opt.pressure && strspn(opt.pressure, "0123456789 ") !=
+	    strlen(opt.pressure))
+		die("--pressure %s: three numbers of pages", opt.pressure);
+	/* They pace, and follow, a window whose end is known in advance. */
+	if (opt.count && (opt.slow || opt.pressure || opt.after || opt.drain))
+		die("--count: not with --slow, --pressure, --after or --drain");
+}
+
+/* --pressure: net.ipv4.tcp_mem, in pages; the old value kept in @old. */
+#define TCP_MEM "/proc/sys/net/ipv4/tcp_mem"
+
+static void tcp_mem_set(const char *v, char *old, size_t len)
+{
+	FILE *f;
+
+	if (old) {
+		f = fopen(TCP_MEM, "r");
+		if (!f || !fgets(old, len, f))
+			die("%s: %s", TCP_MEM, strerror(errno));
+		fclose(f);
+	}
+	f = fopen(TCP_MEM, "w");
+	if (!f || fputs(v, f) < 0 || fclose(f))
+		die("%s: writing %s: %s", TCP_MEM, v, strerror(errno));
 }
 
 static void raise_nofile(void)
@@ -1016,6 +1346,7 @@ static void raise_nofile(void)
 int main(int argc, char **argv)
 {
 	struct sample s0 = { 0 }, s1 = { 0 };
+	pthread_condattr_t ca;
 	struct worker *ws;
 	uint64_t t;
 	int err;
@@ -1028,6 +1359,11 @@ int main(int argc, char **argv)
 	if (!ws)
 		die("out of memory");
 	workers_init(ws);
+	/* The window's end is on CLOCK_MONOTONIC, like every time here. */
+	if (pthread_condattr_init(&ca) ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
+	    pthread_cond_init(&end_cond, &ca))
+		die("pthread_cond_init failed");
 	/* Slow accept loops and SYN retransmits: allow for them, boundedly. */
 	connect_deadline = now_ns() + 5 * NS + opt.conns * (NS / 500);
 	err = pthread_barrier_init(&barrier, NULL, opt.threads + 1);
@@ -1039,12 +1375,20 @@ int main(int argc, char **argv)
 	t = now_ns();
 	t_warm = t + (uint64_t)(opt.warmup * NS);
 	t_end = t_warm + (uint64_t)(opt.duration * NS);
+	t_after = t_end + (uint64_t)(opt.after * NS);
+	t_drain = t_after + (uint64_t)(opt.drain * NS);
 	pthread_barrier_wait(&barrier);
 	if (!atomic_load(&failed)) {
+		char old[128];
+
 		sleep_until(t_warm);
+		if (opt.pressure)
+			tcp_mem_set(opt.pressure, old, sizeof(old));
 		sample(&s0);
-		sleep_until(t_end);
+		window_wait();
 		sample(&s1);
+		if (opt.pressure)
+			tcp_mem_set(old, NULL, 0);
 	}
 	for (unsigned int i = 0; i < opt.threads; i++)
 		pthread_join(ws[i].tid, NULL);

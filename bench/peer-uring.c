@@ -10,6 +10,8 @@
  * QUEUE_MAX buffers has its recv cancelled until its queue halves:
  * backpressure. Needs Linux 6.0; without a feature it says which, exits 1.
  * liburing 2.3 has no io_uring_setup_buf_ring(): the ring is set up by hand.
+ * A ring and everything it serves belong to one thread (thread-local), so
+ * peer-uring-mt runs this loop in several threads that share nothing.
  *
  *   peer-uring -p PORT [-b BUFSIZE]
  */
@@ -40,20 +42,29 @@ struct conn {
 	struct conn *sprev, *snext;	/* on the starved list */
 };
 
+#ifdef PEER_URING_MT
+static struct peer_opts opts = { .name = "peer-uring-mt", .jobs = 1 };
+#else
 static struct peer_opts opts = { .name = "peer-uring" };
-static struct io_uring ring;
-static int lfd;
+#endif
 
-static struct io_uring_buf_ring *br;
-static char *pool;
-static unsigned int nbufs;
-static int *bnext;		/* per buffer: next in its send queue */
-static unsigned int *blen;	/* per buffer: bytes received into it */
-static unsigned int recycled;	/* added to the ring, not yet published */
-static unsigned int held;	/* out of the ring, in our hands */
+/* The thread's ring, listener and buffers. */
+static _Thread_local struct io_uring ring;
+static _Thread_local int lfd;
 
-/* Connections whose recv ran out of buffers, woken as buffers return. */
-static struct conn starved = { .sprev = &starved, .snext = &starved };
+static _Thread_local struct io_uring_buf_ring *br;
+static _Thread_local char *pool;
+static _Thread_local unsigned int nbufs;
+static _Thread_local int *bnext;	/* per buffer: next in its send queue */
+static _Thread_local unsigned int *blen;  /* per buffer: bytes received */
+static _Thread_local unsigned int recycled;	/* added, not yet published */
+static _Thread_local unsigned int held;	/* out of the ring, in our hands */
+
+/*
+ * Connections whose recv ran out of buffers, woken as buffers return.
+ * Made empty by serve_setup(): a thread-local's address is no constant.
+ */
+static _Thread_local struct conn starved;
 
 static struct __kernel_timespec backoff = { .tv_nsec = BACKOFF_NS };
 
@@ -358,6 +369,17 @@ static void bufs_setup(void)
 	bufs_publish();
 }
 
+/* This thread's ring, buffers and accept on listener @fd. */
+static void serve_setup(int fd)
+{
+	lfd = fd;
+	starved.sprev = &starved;
+	starved.snext = &starved;
+	ring_setup();
+	bufs_setup();
+	arm_accept();
+}
+
 static void __attribute__((noreturn)) run(void)
 {
 	for (;;) {
@@ -378,15 +400,14 @@ static void __attribute__((noreturn)) run(void)
 	}
 }
 
+#ifndef PEER_URING_MT
 int main(int argc, char **argv)
 {
 	peer_parse(&opts, argc, argv);
 	peer_exit_on_signal(&opts);
 	peer_raise_nofile();
-	lfd = peer_listen(&opts, false, false);
-	ring_setup();
-	bufs_setup();
-	arm_accept();
+	serve_setup(peer_listen(&opts, false, false));
 	peer_ready(&opts);
 	run();
 }
+#endif

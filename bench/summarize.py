@@ -12,9 +12,14 @@ DIR/memory.csv (server, conns, bytes per idle connection) and DIR/env.csv;
 writes DIR/summary.csv and DIR/req-per-s.png (gnuplot: req/s against
 connections, one line per server, one panel per message size).
 
-DIR/summary.md has both, the icount tables first; either run may be
+The pressure cells (make bench QUICK=pressure, once per kernel): read
+DIR/pressure-KERNEL.csv (one row per run); summary.md gets a table per
+kernel, medians with min-max.
+
+DIR/summary.md has them all, the icount tables first; any run may be
 missing.
 """
+import glob
 import csv
 import io
 import os
@@ -67,8 +72,11 @@ def main(out):
         parts.append(icount(out))
     if os.path.exists(os.path.join(out, "raw.csv")):
         parts.append(wall(out))
+    for path in sorted(glob.glob(os.path.join(out, "pressure-*.csv"))):
+        parts.append(pressure(path))
     if not parts:
-        sys.exit(f"summarize.py: neither icount.csv nor raw.csv in {out}")
+        sys.exit(f"summarize.py: no icount.csv, raw.csv or pressure-*.csv "
+                 f"in {out}")
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write("# Benchmark summary\n\n" + "\n".join(parts))
 
@@ -139,6 +147,57 @@ def cell_name(mode, size, conns, depth):
     if mode == "rr":
         return f"rr {what} x {conns}"
     return f"{mode} {what} x {conns}, {depth} in flight"
+
+
+PRESSURE_ABOUT = """\
+128 connections stream byte-checked 16 KiB messages (at most 64 KiB
+unechoed each), 64 of them reading one second in four; tcp_rmem and
+tcp_wmem "4096 16384 65536", and tcp_mem "32 64 128" pages for the
+measured window (TCP under memory pressure throughout), then restored.
+MiB: echoed in the window. After: 10 s more, every connection reading:
+the fewest messages a connection echoed then (0 would be a stall, and an
+error). Drain: nothing more sent, the time until the last connection has
+all its echoes, and how many took over 5 s (waiting on TCP's backed-off
+window probe). TcpExt counters are the guest's, over the run. Median
+[min-max] over the repetitions; servers pinned as in the matrix.
+"""
+
+PRESSURE_COLS = [
+    ("mib", "MiB"), ("errors", "errors"), ("fewest_after", "after: fewest"),
+    ("drain_max_s", "drain max s"), ("drain_over_5s", "drains > 5 s"),
+    ("TCPTimeouts", "RTOs"), ("TCPRcvQDrop", "RcvQDrop"),
+    ("TCPWinProbe", "window probes"), ("send_wait_ack", "wait ack"),
+    ("send_wait_probe", "wait probe"), ("send_wait_nomem", "wait nomem"),
+]
+
+
+def pressure(path):
+    """One kernel's pressure cells, as markdown."""
+    kernel = os.path.basename(path)[len("pressure-"):-len(".csv")]
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    servers = []
+    for r in rows:
+        if r["server"] not in servers:
+            servers.append(r["server"])
+    head = "| server | runs | " + " | ".join(c[1] for c in PRESSURE_COLS)
+    lines = [f"## Under TCP memory pressure ({kernel})", "",
+             PRESSURE_ABOUT, head + " |",
+             "|---" * (len(PRESSURE_COLS) + 2) + "|"]
+    for srv in server_order(servers):
+        mine = [r for r in rows if r["server"] == srv]
+        cells = []
+        for key, _ in PRESSURE_COLS:
+            vals = [float(r[key]) for r in mine
+                    if r.get(key) not in (None, "", "-")]
+            if not vals:
+                cells.append("-")
+                continue
+            med = statistics.median(vals)
+            cells.append(f"{med:g} [{min(vals):g}-{max(vals):g}]"
+                         if len(vals) > 1 else f"{med:g}")
+        lines.append(f"| {srv} | {len(mine)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def fmt(v, unit):
@@ -318,32 +377,35 @@ def wall(out):
         rows = [r for r in csv.DictReader(f)]
     cells, failed = {}, {}
     for r in rows:
-        key = (int(r["size"]), int(r["conns"]), r["label"])
+        key = (r["mode"], int(r["size"]), int(r["conns"]), r["label"])
         # A failed run (errors, or nothing measured) is counted, not
         # averaged in as zero requests/s.
         if int(r["errors"]) or not int(r["requests"]):
             failed[key] = failed.get(key, 0) + 1
             continue
         cells.setdefault(key, []).append(r)
-    servers = sorted({k[2] for k in cells},
+    servers = sorted({k[3] for k in cells},
                      key=lambda s: (not in_kernel(s), s))
-    sizes = sorted({k[0] for k in cells})
-    conns = sorted({k[1] for k in cells})
+    # Request/response first, then connection churn (a request is then a
+    # connection: connect, one message, close).
+    tables = sorted({k[:2] for k in cells}, key=lambda t: (t[0] != "rr", t))
+    sizes = sorted({k[1] for k in cells if k[0] == "rr"})
+    conns = sorted({k[2] for k in cells if k[0] == "rr"})
 
     def med(key, col):
         return statistics.median(float(r[col]) for r in cells[key])
 
     summary = []
-    for size in sizes:
-        for c in conns:
-            peers = {s: med((size, c, s), "req_per_s") for s in servers
-                     if not in_kernel(s) and (size, c, s) in cells}
+    for mode, size in tables:
+        for c in sorted({k[2] for k in cells if k[:2] == (mode, size)}):
+            peers = {s: med((mode, size, c, s), "req_per_s") for s in servers
+                     if not in_kernel(s) and (mode, size, c, s) in cells}
             top = max(peers, key=peers.get) if peers else None
             best = peers[top] if top else 0
-            trps = ([float(r["req_per_s"]) for r in cells[(size, c, top)]]
-                    if top else [])
+            trps = ([float(r["req_per_s"])
+                     for r in cells[(mode, size, c, top)]] if top else [])
             for s in servers:
-                key = (size, c, s)
+                key = (mode, size, c, s)
                 if key not in cells:
                     continue
                 rps = [float(r["req_per_s"]) for r in cells[key]]
@@ -359,7 +421,7 @@ def wall(out):
                 else:
                     vs = "overlaps"
                 summary.append({
-                    "size": size, "conns": c, "server": s,
+                    "mode": mode, "size": size, "conns": c, "server": s,
                     "runs": len(rps), "req_per_s": round(m),
                     "min": round(min(rps)), "max": round(max(rps)),
                     "p99_us": round(med(key, "p99_us"), 1),
@@ -395,13 +457,22 @@ def wall(out):
                 "error, or nothing measured) is left out of the median and "
                 "counted in the last column.\n\n")
         f.write(env_md(read_env(os.path.join(out, "env.csv"))))
-        for size in sizes:
-            f.write(f"### {size}-byte messages\n\n| conns | server | req/s "
-                    "| min-max | p99 us | CPU us/req | vs best peer "
+        for mode, size in tables:
+            if mode == "churn":
+                f.write(f"### Connection churn, {size}-byte messages\n\n"
+                        "Each client connects, echoes one message and "
+                        "closes, again and again: connections per second, "
+                        "the latency from connect() to the echo's last "
+                        "byte, server CPU per connection.\n\n"
+                        "| clients | server | conn/s ")
+            else:
+                f.write(f"### {size}-byte messages\n\n"
+                        "| conns | server | req/s ")
+            f.write("| min-max | p99 us | CPU us/req | vs best peer "
                     "| range vs best peer | failed runs |\n"
                     "|---|---|---|---|---|---|---|---|---|\n")
             for s in summary:
-                if s["size"] != size:
+                if (s["mode"], s["size"]) != (mode, size):
                     continue
                 f.write(f"| {s['conns']} | {s['server']} | {s['req_per_s']} "
                         f"| {s['min']}-{s['max']} | {s['p99_us']} "
@@ -450,12 +521,16 @@ def write_profile(out, f, stem=""):
             f"chains (time including callees; who calls memset and "
             f"who disables interrupts) in {stem}callgraph.txt.\n\n"
             "| server | req/s "
-            "| ctxt/req | user % | system % | softirq % | idle % |\n"
+            "| ctxt/req | user % | system % | softirq % "
+            "| idle % (per vCPU) |\n"
             "|---|---|---|---|---|---|---|\n")
     for r in prof:
+        # Per vCPU only in runs after it was added: "0 / 85".
+        per = (r.get("idle_pct_by_cpu") or "").split()
+        per = f" ({' / '.join(per)})" if len(per) > 1 else ""
         f.write(f"| {r['server']} | {r['req_per_s']} | {r['ctxt_per_req']} "
                 f"| {r['user_pct']} | {r['sys_pct']} | {r['softirq_pct']} "
-                f"| {r['idle_pct']} |\n")
+                f"| {r['idle_pct']}{per} |\n")
     perf = os.path.join(out, stem + "perf.txt")
     if not os.path.exists(perf):
         return
@@ -478,7 +553,8 @@ def plot(out, servers, sizes, conns, summary):
                 f.write(f"# {size} {s}\n")
                 for c in conns:
                     for r in summary:
-                        if (r["size"], r["conns"], r["server"]) == (size, c, s):
+                        if (r["mode"], r["size"], r["conns"],
+                                r["server"]) == ("rr", size, c, s):
                             f.write(f"{c} {r['req_per_s']}\n")
                 f.write("\n\n")
     script = [

@@ -21,14 +21,25 @@
 # (echo-bench preceded by the repetition, icount), "env," (what the guest
 # is: kernel, CPUs, its meltdown status), "mem," (memory per idle
 # connection), "prof," and "perf," (the profiled cell).
+# pressure (wall, QUICK=pressure): TCP memory pressure, after issue 24's
+# report. 128 connections stream byte-checked 16 KiB messages, 64 of them
+# slow readers (one second in four), with tcp_rmem and tcp_wmem at
+# "4096 16384 65536"; during the measured window (20 s) tcp_mem is "32 64 128"
+# pages, below what the sockets want, so TCP is under pressure throughout.
+# Then 10 s more without pressure, every connection reading (one that
+# echoes nothing then is an error), and a drain: no more sent, how long
+# until every connection has all its echoes (a server that believes its
+# peer's window closed waits for TCP's backed-off probe). Each server
+# REPS times (3), the order rotated. Rows "pressure,...".
 # Usage: bench.sh QUICK   (1: a small matrix, for a smoke run; mem: only
 # the memory per idle connection and the profiled cell; matrix: only the
-# matrix)
+# matrix; pressure: only the pressure cells)
 # Environment, from the kernel command line: bench_mode (wall, icount),
 # bench_reps and bench_dur (repetitions and seconds per run, if not the
 # mode's default), echo_sync_params and echo_async_params (more module
 # parameters for the in-kernel servers, e.g. "zerocopy=1"), bench_servers,
-# bench_sizes, bench_conns, bench_cells (part of the matrix), bench_rfs,
+# bench_sizes, bench_conns, bench_churn (clients of the churn cells, or
+# none), bench_cells (part of the matrix), bench_topo, bench_rfs,
 # bench_profile_conns.
 . /tests/lib.sh
 
@@ -37,33 +48,47 @@ MODE=${bench_mode:-wall}
 if [ "$MODE" = icount ]; then
 	# mode:size:connections[:depth]. Stream: several messages in flight
 	# on one connection, reported in MB/s.
+	# churn: connect, echo one message, close, over and over.
 	if [ "$1" = 1 ]; then
-		CELLS="rr:64:16 stream:65536:1:4" REPS=2 WARM=0.5 DUR=1
+		CELLS="rr:64:16 stream:65536:1:4 churn:64:16" REPS=2 WARM=0.5
+		DUR=1
 	else
 		CELLS="rr:64:16 rr:64:256 rr:4096:16 rr:4096:256"
 		CELLS="$CELLS stream:65536:1:4 stream:1048576:1:4"
+		CELLS="$CELLS churn:64:1 churn:64:64 churn:64:256"
 		REPS=2 WARM=0.5 DUR=2
 	fi
 elif [ "$1" = 1 ]; then
-	SIZES="64 4096" CONNS="1 256" REPS=1 WARM=1 DUR=2 IDLE=1000
+	SIZES="64 4096" CONNS="1 256" CHURN=64 REPS=1 WARM=1 DUR=2 IDLE=1000
 elif [ "$1" = mem ]; then
-	SIZES= CONNS= REPS=0 WARM=1 DUR=2 IDLE=10000
+	SIZES= CONNS= CHURN= REPS=0 WARM=1 DUR=2 IDLE=10000
+elif [ "$1" = pressure ]; then
+	REPS=3 WARM=2 DUR=20
 else
-	SIZES="64 512 4096" CONNS="1 16 256 1000" REPS=3 WARM=1 DUR=2 IDLE=10000
+	SIZES="64 512 4096" CONNS="1 16 256 1000" CHURN="1 64 256" REPS=3
+	WARM=1 DUR=2 IDLE=10000
 fi
 [ -z "$bench_reps" ] || REPS=$bench_reps
 [ -z "$bench_dur" ] || DUR=$bench_dur
 [ -z "$bench_sizes" ] || SIZES=$bench_sizes
 [ -z "$bench_conns" ] || CONNS=$bench_conns
+[ -z "$bench_churn" ] || CHURN=$bench_churn
+[ "$CHURN" != none ] || CHURN=
 [ -z "$bench_cells" ] || CELLS=$bench_cells
 PROFILE_CONNS=${bench_profile_conns:-256}
 SERVERS="echo_sync echo_async peer-threads peer-epoll peer-epoll-mt peer-uring"
+SERVERS="$SERVERS peer-uring-mt"
 # icount also measures echo_async's design steps, each against the last:
 # copying from its task (zerocopy=0 softirq=0), zero-copy from its task
 # (softirq=0), and the default, zero-copy and run to completion in softirq.
 # wall measures softirq=0 too: on loopback softirq runs on the sender's
 # CPU, so the default echoes on the client's vCPU, softirq=0 on vCPU 0.
-if [ "$MODE" = wall ]; then
+if [ "$1" = pressure ]; then
+	# peer-epoll@65536 holds up to 64 KiB per connection outside TCP's
+	# accounting, where the others hold 4 KiB (peer-uring up to 8 x 4).
+	SERVERS="echo_async echo_async-task echo_async-nozc peer-epoll"
+	SERVERS="$SERVERS peer-epoll@65536 peer-uring"
+elif [ "$MODE" = wall ]; then
 	SERVERS="$SERVERS echo_async-task"
 else
 	SERVERS="$SERVERS echo_async-copy echo_async-task"
@@ -74,12 +99,90 @@ for p in peer-splice peer-sockmap; do
 done
 [ -z "$bench_servers" ] || SERVERS=$bench_servers
 NSERVERS=$(echo $SERVERS | wc -w)
+TOPO=${bench_topo:-loopback}
+ADDR=127.0.0.1
+
+# nic_of MAC: the interface with that address.
+nic_of() {
+	local d
+	for d in /sys/class/net/*; do
+		[ "$(cat "$d/address")" != "$1" ] || echo "${d##*/}"
+	done
+}
+
+# nic_irqs IFACE: its interrupt lines (with MSI-X virtioN-input.0,
+# -output.0 and -config; without, virtioN).
+nic_irqs() {
+	local dev
+	dev=$(basename "$(readlink "/sys/class/net/$1/device")")
+	awk -v v="$dev" '$NF ~ "^" v "(-|$)" { sub(":", "", $1); print $1 }' \
+		/proc/interrupts
+}
+
+# nic_setup: TOPO=nic's two NICs, joined back to back by QEMU (vm.sh
+# nic_pair): the server's (10.22.0.1) here, its interrupts on vCPU 0; the
+# client's (10.22.0.2) in the network namespace "cli", its interrupts on
+# vCPU 1 (wall). No RPS or RFS: each side's receive processing runs where
+# its NIC's interrupt does, as a deployed server's does.
+nic_setup() {
+	local q i
+	SRV_NIC=$(nic_of 52:54:00:22:00:01) CLI_NIC=$(nic_of 52:54:00:22:00:02)
+	if [ -z "$SRV_NIC" ] || [ -z "$CLI_NIC" ]; then
+		echo "bench: nic: no NICs (server '$SRV_NIC', client '$CLI_NIC')"
+		return 1
+	fi
+	SRV_IRQS=$(nic_irqs "$SRV_NIC") CLI_IRQS=$(nic_irqs "$CLI_NIC")
+	if [ "$MODE" = wall ]; then
+		for i in $SRV_IRQS; do echo 1 >"/proc/irq/$i/smp_affinity"; done
+		for i in $CLI_IRQS; do echo 2 >"/proc/irq/$i/smp_affinity"; done
+	fi
+	for q in /sys/class/net/"$SRV_NIC"/queues/rx-* \
+		 /sys/class/net/"$CLI_NIC"/queues/rx-*; do
+		echo 0 >"$q/rps_cpus"
+		echo 0 >"$q/rps_flow_cnt"
+	done
+	echo 0 >/proc/sys/net/core/rps_sock_flow_entries
+	ip addr add 10.22.0.1/24 dev "$SRV_NIC"
+	ip link set "$SRV_NIC" up
+	ns_start cli
+	ip link set "$CLI_NIC" netns "$(cat /tmp/out.ns.cli)"
+	ns_run cli ip addr add 10.22.0.2/24 dev "$CLI_NIC"
+	ns_run cli ip link set "$CLI_NIC" up
+	# The client closes first: its TIME_WAIT ports must be reusable
+	# through a NIC too (the default, 2, reuses them on loopback only).
+	ns_run cli sysctl -qw net.ipv4.ip_local_port_range="10000 65000"
+	ns_run cli sysctl -qw net.ipv4.tcp_tw_reuse=1
+	ns_run cli sysctl -qw net.ipv4.tcp_no_metrics_save=1
+	ns_run cli ping -c 1 -W 10 10.22.0.1 >/dev/null ||
+		{ echo "bench: nic: no link from $CLI_NIC to $SRV_NIC"; return 1; }
+	ADDR=10.22.0.1
+	echo "env,nic,server $SRV_NIC irqs $(echo $SRV_IRQS), client $CLI_NIC irqs $(echo $CLI_IRQS)"
+}
+
+# irq_cpus IRQS: interrupts of those lines taken so far on each CPU,
+# "cpu0 cpu1 ...".
+irq_cpus() {
+	awk -v want=" $* " -v n="$(nproc)" '
+		{ l = $1; sub(":", "", l) }
+		index(want, " " l " ") { for (i = 1; i <= n; i++)
+			sum[i] += $(i + 1) }
+		END { for (i = 1; i <= n; i++)
+			printf "%d%s", sum[i], i < n ? " " : "\n" }' /proc/interrupts
+}
+
 # wall: the client on vCPU 1, servers on vCPU 0. icount: one CPU for all.
+# TOPO=nic: the client in its network namespace, behind its NIC.
 if [ "$MODE" = wall ]; then
 	CLIENT_CPU="taskset 2" SERVER_CPU="taskset 1" ASYNC_PIN=unbound=1
 	RFS=${bench_rfs:-0}
 else
 	CLIENT_CPU= SERVER_CPU= ASYNC_PIN= RFS=0
+fi
+if [ "$TOPO" = nic ]; then
+	nic_setup || { echo "bench: done"; exit 1; }
+	# echo_async's bound workqueue runs where the server NIC's softirq
+	# does, vCPU 0: the deployed design, no cpumask needed.
+	CLIENT_CPU="ns_run cli $CLIENT_CPU" ASYNC_PIN= RFS=0
 fi
 
 # Receive flow steering on loopback (Documentation/networking/scaling.rst):
@@ -96,6 +199,14 @@ rfs_setup() {
 }
 [ "$RFS" = 0 ] || rfs_setup
 
+# peer_buf SERVER: its buffer size, 4096 unless named PEER@BYTES.
+peer_buf() {
+	case $1 in
+	*@*) echo "${1#*@}" ;;
+	*) echo 4096 ;;
+	esac
+}
+
 server_pid=
 start_server() {
 	case $1 in
@@ -110,6 +221,7 @@ start_server() {
 		case $1 in
 		echo_async-copy) variant="zerocopy=0 softirq=0" ;;
 		echo_async-task) variant="softirq=0" ;;
+		echo_async-nozc) variant="zerocopy=0" ;;
 		*) variant= ;;
 		esac
 		[ -z "$ASYNC_PIN" ] ||
@@ -120,8 +232,10 @@ start_server() {
 			echo "bench: loading echo_async failed: $(cat /tmp/server.out)" ;;
 	*)
 		# The last server's "listening" must not pass for this one's.
+		# PEER@BYTES: a peer with a buffer of BYTES, not 4 KiB.
 		rm -f /tmp/server.out
-		$SERVER_CPU "$1" -p $PORT -b 4096 >/tmp/server.out 2>&1 &
+		$SERVER_CPU "${1%@*}" -p $PORT -b "$(peer_buf "$1")" \
+			>/tmp/server.out 2>&1 &
 		server_pid=$!
 		wait_for_line /tmp/server.out listening 30 ;;
 	esac
@@ -156,24 +270,46 @@ nth() {
 	echo "$1"
 }
 
+# each_server N COMMAND ARGS...: COMMAND SERVER ARGS... for every server,
+# starting from the Nth (nth): rotating the order from cell to cell and
+# from repetition to repetition.
+each_server() {
+	local n=$1 cmd=$2 i=0
+	shift 2
+	while [ $i -lt $NSERVERS ]; do
+		"$cmd" "$(nth $((i + n)) $SERVERS)" "$@"
+		i=$((i + 1))
+	done
+}
+
 # run_cell SERVER SIZE CONNS [MODE DEPTH PREFIX]: one echo-bench run; its
 # CSV row goes out with "csv," replaced by PREFIX (default "csv,").
 run_cell() {
-	local srv=$1 size=$2 conns=$3 m=${4:-rr} depth=${5:-1} extra= pin=
+	local srv=$1 size=$2 conns=$3 m=${4:-rr} depth=${5:-1} extra= pin= irq0
 	local prefix=${6:-csv,}
 	start_server "$srv"
 	[ -n "$server_pid" ] && extra="--server-pid $server_pid"
-	[ "$m" = rr ] || extra="$extra -d $depth"
+	case $m in pipe | stream) extra="$extra -d $depth" ;; esac
 	if [ "$srv" = echo_sync ] && [ "$MODE" = wall ]; then
 		pin_sync_threads $((WARM / 2 + 1)) &
 		pin=$!
 	fi
-	$CLIENT_CPU echo-bench -a 127.0.0.1 -p $PORT -c "$conns" -m "$m" \
+	[ "$TOPO" != nic ] || irq0="$(irq_cpus $SRV_IRQS) $(irq_cpus $CLI_IRQS)"
+	$CLIENT_CPU echo-bench -a $ADDR -p $PORT -c "$conns" -m "$m" \
 		-s "$size" -w "$WARM" -t "$DUR" --csv --label "$srv" $extra \
 		>/tmp/bench.out 2>&1 ||
 		echo "bench: $srv failed: $(grep -v '^csv,' /tmp/bench.out)"
 	[ -z "$pin" ] || wait "$pin"
 	grep '^csv,' /tmp/bench.out | sed "s/^csv,/$prefix/"
+	# Where each NIC's interrupts went during the run, per CPU: the
+	# proof that the server's and the client's sides stayed apart.
+	[ "$TOPO" != nic ] ||
+		echo "$irq0 $(irq_cpus $SRV_IRQS) $(irq_cpus $CLI_IRQS)" |
+		awk -v pre="nicirq,$srv,$m,$size,$conns" -v n="$(nproc)" '{
+			line = pre
+			for (i = 1; i <= 2 * n; i++)
+				line = line "," ($(2 * n + i) - $i)
+			print line }'
 	echo "bench: $(grep -oE '(req/s|MB/s)=[0-9.]*' /tmp/bench.out |
 		tr '\n' ' ')$srv $m size=$size conns=$conns"
 	stop_server "$srv"
@@ -217,6 +353,12 @@ cpu_counters() {
 	     END { print u, s, q, i, t, c }' /proc/stat
 }
 
+# cpu_idle: each CPU's idle and total jiffies, "idle0 total0 idle1 ...".
+cpu_idle() {
+	awk '$1 ~ /^cpu[0-9]+$/ { t = 0; for (i = 2; i <= NF; i++) t += $i
+				 printf "%d %d ", $5 + $6, t }' /proc/stat
+}
+
 # One cell profiled (64 bytes, 256 connections unless bench_profile_conns
 # says otherwise): where the CPU goes (user, system, softirq, idle;
 # context switches per request) over 2 s, then a perf profile (cpu-clock
@@ -224,32 +366,39 @@ cpu_counters() {
 # 12 s (perf takes a few seconds to start here).
 # Under icount the guest's clock counts instructions, so cpu-clock samples
 # where the instructions go.
-# Rows: "prof,server,req_per_s,ctxt_per_req,user%,sys%,softirq%,idle%" and
+# Rows: "prof,server,req_per_s,ctxt_per_req,user%,sys%,softirq%,idle%,
+# idle% of each CPU" (space-separated: on the NIC topology vCPU 0 is the
+# server's, 1 the client's) and
 # "perf,server,<a line of perf report>", "callgraph,server,<a line>".
 profile_cell() {
-	local srv=$1 bench pin= c0 c1
+	local srv=$1 bench pin= c0 c1 i0 i1
 	start_server "$srv"
 	if [ "$srv" = echo_sync ] && [ "$MODE" = wall ]; then
 		pin_sync_threads 1 &
 		pin=$!
 	fi
-	$CLIENT_CPU echo-bench -a 127.0.0.1 -p $PORT -c "$PROFILE_CONNS" \
+	$CLIENT_CPU echo-bench -a $ADDR -p $PORT -c "$PROFILE_CONNS" \
 		-m rr -s 64 -w 2 -t 12 >/tmp/bench.out 2>&1 &
 	bench=$!
 	sleep 3
-	c0=$(cpu_counters)
+	c0=$(cpu_counters) i0=$(cpu_idle)
 	sleep 2
-	c1=$(cpu_counters)
+	c1=$(cpu_counters) i1=$(cpu_idle)
 	perf record -a -g -F 499 -e cpu-clock -o /tmp/perf.data -- sleep 3 \
 		>/dev/null 2>&1 || echo "bench: perf record failed for $srv"
 	wait $bench || echo "bench: $srv failed: $(cat /tmp/bench.out)"
 	[ -z "$pin" ] || wait "$pin"
 	echo "$c0 $c1 $(sed -n 's/.* req\/s=\([0-9.]*\) .*/\1/p' /tmp/bench.out)" |
-		awk -v srv="$srv" '{ t = $11 - $5; r = $13 * 2
-			printf "prof,%s,%d,%.2f,%.0f,%.0f,%.0f,%.0f\n", srv, $13,
+		awk -v srv="$srv" -v i0="$i0" -v i1="$i1" '
+		{ t = $11 - $5; r = $13 * 2
+		  n = split(i0, a); split(i1, b); per = ""
+		  for (i = 1; i < n; i += 2)
+			per = per (per == "" ? "" : " ") sprintf("%.0f",
+				100 * (b[i] - a[i]) / (b[i + 1] - a[i + 1]))
+		  printf "prof,%s,%d,%.2f,%.0f,%.0f,%.0f,%.0f,%s\n", srv, $13,
 			r ? ($12 - $6) / r : 0, 100 * ($7 - $1) / t,
 			100 * ($8 - $2) / t, 100 * ($9 - $3) / t,
-			100 * ($10 - $4) / t }'
+			100 * ($10 - $4) / t, per }'
 	perf report -i /tmp/perf.data --stdio --no-children --sort dso,sym \
 		-g none --percent-limit 1.5 2>/dev/null |
 		grep -v '^#' | grep . | head -n 30 | sed "s/^/perf,$srv,/"
@@ -287,6 +436,7 @@ env_rows() {
 	echo "env,warmup_s,$WARM"
 	echo "env,duration_s,$DUR"
 	echo "env,rfs,$RFS"
+	echo "env,topo,$TOPO"
 	echo "env,profile_conns,$PROFILE_CONNS"
 	echo "env,echo_sync_params,$echo_sync_params"
 	echo "env,echo_async_params,$echo_async_params"
@@ -301,7 +451,7 @@ cell_args() {
 
 # The icount cells: each server REPS times, the order rotated as in wall.
 run_icount() {
-	local n=0 rep=0 cell i
+	local n=0 rep=0 cell
 	for cell in $CELLS; do n=$((n + 1)); done
 	echo "bench: icount, $REPS x $n cells x $NSERVERS servers," \
 		"${WARM}s + ${DUR}s each (guest time)"
@@ -314,20 +464,93 @@ run_icount() {
 		n=0
 		for cell in $CELLS; do
 			set -- $(cell_args "$cell")
-			i=0
-			while [ $i -lt $NSERVERS ]; do
-				run_cell "$(nth $((i + n + rep)) $SERVERS)" \
-					"$2" "$3" "$1" "$4" "icount,$((rep + 1)),"
-				i=$((i + 1))
-			done
+			each_server $((n + rep)) run_cell "$2" "$3" "$1" "$4" \
+				"icount,$((rep + 1)),"
 			n=$((n + 1))
 		done
 		rep=$((rep + 1))
 	done
 }
 
+# tcpext NAME...: those TcpExt counters of /proc/net/netstat, one line.
+tcpext() {
+	awk -v want="$*" '
+		$1 == "TcpExt:" && !names { for (i = 2; i <= NF; i++)
+			col[$i] = i; names = 1; next }
+		$1 == "TcpExt:" { n = split(want, w, " ")
+			for (i = 1; i <= n; i++)
+				printf "%s%s", $(col[w[i]]), i < n ? " " : "\n" }
+	' /proc/net/netstat
+}
+
+PRESSURE_EXT="TCPTimeouts TCPLossProbes TCPRcvQDrop PruneCalled TCPMemoryPressures TCPWinProbe TCPToZeroWindowAdv TCPZeroWindowDrop TCPBacklogDrop"
+# pressure_cell SERVER REP: one run; its row: "pressure,rep,server,
+# MiB echoed under pressure, errors, fewest echoes after, stalled,
+# drain max s, drains over 5 s, not drained, the TcpExt deltas
+# ($PRESSURE_EXT), echo_async's send_wait_{ack,probe,nomem} and
+# softirq_to_task".
+pressure_cell() {
+	local srv=$1 rep=$2 ext0 ext1 mb err after stalled dmax over5 undr own
+	start_server "$srv"
+	ext0=$(tcpext $PRESSURE_EXT)
+	$CLIENT_CPU echo-bench -a 127.0.0.1 -p $PORT -c 128 -m stream \
+		-s 16384 -w "$WARM" -t "$DUR" --slow 64 \
+		--pressure "32 64 128" --after 10 --drain 60 --label "$srv" \
+		>/tmp/bench.out 2>&1 ||
+		echo "bench: $srv failed: $(grep -v '^echo-bench: [a-z]*:' \
+			/tmp/bench.out | head -n 5)"
+	ext1=$(tcpext $PRESSURE_EXT)
+	own="- - - -"
+	case $srv in echo_async*)
+		own=$(for k in send_wait_ack send_wait_probe send_wait_nomem \
+			softirq_to_task; do stat_of echo_async $k; done | xargs)
+	esac
+	mb=$(sed -n 's/.* MB\/s=\([0-9.]*\) .*/\1/p' /tmp/bench.out)
+	err=$(sed -n 's/.* errors=\([0-9]*\) .*/\1/p' /tmp/bench.out)
+	set -- $(sed -n 's/^echo-bench: after: .*fewest echoes \([0-9]*\), stalled \([0-9]*\)$/\1 \2/p' \
+		/tmp/bench.out) - -
+	after=$1 stalled=$2
+	set -- $(sed -n 's/^echo-bench: drain: all back in \([0-9.]*\)s at most; over 5s \([0-9]*\); not back in [0-9]*s \([0-9]*\)$/\1 \2 \3/p' \
+		/tmp/bench.out) - - -
+	dmax=$1 over5=$2 undr=$3
+	echo "$ext0 $ext1" | awk -v pre="pressure,$rep,$srv" -v mb="${mb:-0}" \
+		-v dur="$DUR" -v rest="${err:--},$after,$stalled,$dmax,$over5,$undr" \
+		-v own="$own" '{ n = NF / 2; line = sprintf("%s,%.0f,%s", pre,
+			mb * 1e6 * dur / 1048576, rest)
+		for (i = 1; i <= n; i++) line = line "," ($(n + i) - $i)
+		gsub(" ", ",", own); print line "," own }'
+	echo "bench: pressure $srv: $(grep -E '^echo-bench: (label|after|drain)' \
+		/tmp/bench.out | sed 's/^echo-bench: //; s/ p50=.*errors=/ errors=/' |
+		tr '\n' ' ')"
+	stop_server "$srv"
+}
+
+# The pressure cells: the buffers small, tcp_mem lowered by echo-bench
+# for its measured window only; every server REPS times, rotated.
+run_pressure() {
+	local rep=0
+	echo "bench: pressure, $REPS x $NSERVERS servers, ${DUR}s each"
+	echo "pressure,rep,server,mib,errors,fewest_after,stalled,drain_max_s,drain_over_5s,undrained,$(echo $PRESSURE_EXT | tr ' ' ,),send_wait_ack,send_wait_probe,send_wait_nomem,softirq_to_task"
+	sysctl -qw net.ipv4.tcp_no_metrics_save=1
+	sysctl -qw net.ipv4.tcp_rmem="4096 16384 65536"
+	sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
+	while [ $rep -lt $REPS ]; do
+		each_server $rep pressure_cell $((rep + 1))
+		rep=$((rep + 1))
+	done
+}
+
 env_rows
+[ "$TOPO" != nic ] ||
+	echo "nicirq,server,mode,size,conns$(for w in srv cli; do
+		for c in $(seq 0 $(($(nproc) - 1))); do
+			printf ',%s_irqs_cpu%s' $w $c; done; done)"
 echo "bench: guest uptime $(cut -d' ' -f1 /proc/uptime)s at start"
+if [ "$1" = pressure ]; then
+	run_pressure
+	echo "bench: done"
+	exit 0
+fi
 if [ "$MODE" = icount ]; then
 	run_icount
 	if [ "$1" != matrix ]; then
@@ -345,6 +568,7 @@ if [ "$MODE" = icount ]; then
 fi
 ncells=0
 for s in $SIZES; do for c in $CONNS; do ncells=$((ncells + 1)); done; done
+for c in $CHURN; do ncells=$((ncells + 1)); done
 echo "bench: $REPS x $ncells cells x $NSERVERS servers, ${DUR}s each"
 echo-bench --csv-header
 rep=0
@@ -352,22 +576,24 @@ while [ $rep -lt $REPS ]; do
 	cell=0
 	for size in $SIZES; do
 		for conns in $CONNS; do
-			i=0
-			while [ $i -lt $NSERVERS ]; do
-				run_cell "$(nth $((i + cell + rep)) $SERVERS)" \
-					"$size" "$conns"
-				i=$((i + 1))
-			done
+			each_server $((cell + rep)) run_cell "$size" "$conns"
 			cell=$((cell + 1))
 		done
+	done
+	# Churn, 64-byte messages: connections per second.
+	for conns in $CHURN; do
+		each_server $((cell + rep)) run_cell 64 "$conns" churn
+		cell=$((cell + 1))
 	done
 	rep=$((rep + 1))
 done
 if [ "$1" != matrix ]; then
-	# echo_async's variants hold what echo_async holds when idle.
+	# echo_async's variants hold what echo_async holds when idle. An
+	# idle connection costs the same whatever the topology: measured on
+	# loopback only.
 	for srv in $SERVERS; do
 		case $srv in echo_async-*) continue ;; esac
-		measure_idle "$srv"
+		[ "$TOPO" = nic ] || measure_idle "$srv"
 	done
 	echo 0 >/proc/sys/kernel/kptr_restrict
 	echo -1 >/proc/sys/kernel/perf_event_paranoid

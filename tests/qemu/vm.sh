@@ -38,10 +38,15 @@
 # (measured seconds per run), ECHO_SYNC_PARAMS and ECHO_ASYNC_PARAMS (more
 # module parameters for the in-kernel servers, e.g. "zerocopy=1": they
 # reach the guest on the kernel command line), BENCH_SERVERS, BENCH_SIZES,
-# BENCH_CONNS (wall) and BENCH_CELLS (icount) to measure part of the
-# matrix, BENCH_RFS (wall: 0 leaves loopback's receive processing on the
-# sending CPU), BENCH_PROFILE_CONNS (connections of the profiled cell,
-# default 256), BENCH_OUT (where results go, default bench/results).
+# BENCH_CONNS, BENCH_CHURN (wall: the churn cells' clients, or none) and
+# BENCH_CELLS (icount) to measure part of the matrix, TOPO (loopback, the
+# default, or nic: the client in a network namespace behind a virtio NIC of
+# its own, joined to the server's by NIC_LINK, hub or dgram; results in
+# bench/results/nic), BENCH_RFS (wall: 0 leaves loopback's receive
+# processing on the sending CPU), BENCH_PROFILE_CONNS (connections of the
+# profiled cell, default 256), BENCH_OUT (where results go, default
+# bench/results); VM_APPEND, more kernel parameters for the guest (any
+# mode), e.g. "clocksource=tsc tsc=reliable".
 set -euo pipefail
 
 mode=${1:-test}
@@ -49,13 +54,27 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$top/build
 timeout_s=${VM_TIMEOUT:-2400}
 bench_mode=${MODE:-wall}
+topo=${TOPO:-loopback}
+case $topo in
+loopback) ;;
+# tcp_mem, which the pressure cells lower, exists only in the initial
+# network namespace, and the NIC topology's client has one of its own.
+nic)	[ "${QUICK:-0}" != pressure ] ||
+		{ echo "vm.sh: QUICK=pressure is for TOPO=loopback" >&2; exit 2; } ;;
+*) echo "vm.sh: TOPO=$topo: not loopback or nic" >&2; exit 2 ;;
+esac
+case ${NIC_LINK:-hub} in
+dgram | hub) ;;
+*) echo "vm.sh: NIC_LINK=$NIC_LINK: not dgram or hub" >&2; exit 2 ;;
+esac
 case $bench_mode in
 wall) ;;
 # Its full run takes longer than the default timeout on a loaded host.
 icount)
 	timeout_s=${VM_TIMEOUT:-5400}
-	[ "${QUICK:-0}" != mem ] ||
-		{ echo "vm.sh: QUICK=mem is for MODE=wall" >&2; exit 2; } ;;
+	case ${QUICK:-0} in mem | pressure)
+		echo "vm.sh: QUICK=$QUICK is for MODE=wall" >&2; exit 2 ;;
+	esac ;;
 *) echo "vm.sh: MODE=$bench_mode: not wall or icount" >&2; exit 2 ;;
 esac
 
@@ -121,8 +140,10 @@ build_all() {
 	log "building modules against $kver"
 	# Without the kernel's vmlinux, kbuild notes it skips BTF: expected.
 	# Objects of another kernel must not be reused.
-	make -s -C "$kdir" M="$top/src" clean >/dev/null 2>&1 || true
-	make -s -C "$kdir" M="$top/samples" clean >/dev/null 2>&1 || true
+	local d
+	for d in ksrv services samples; do
+		make -s -C "$kdir" M="$top/$d" clean >/dev/null 2>&1 || true
+	done
 	make -s -C "$top" samples KDIR="$kdir" 2>&1 |
 		{ grep -v "^Skipping BTF" || true; } >&2
 	log "building tools"
@@ -176,14 +197,32 @@ add_python() {
 	}
 }
 
-# A busybox initramfs: our modules, tools, the suite, and for run mode the
-# virtio NIC's modules in the order they depend on each other.
+# pack_mod ROOT PATH: the kernel module PATH (under kernel/, no suffix)
+# into ROOT/lib/net/, uncompressed, its name appended to the list /init
+# loads in order; nothing for one built into the kernel (6.12 builds in
+# virtio's core, 6.1 has it as modules).
+pack_mod() {
+	local root=$1 m=$2 name=${2##*/}
+	local builtin=$kmods/../modules.builtin
+	[ ! -e "$builtin" ] || ! grep -qx "kernel/$m.ko" "$builtin" || return 0
+	if [ -e "$kmods/$m.ko" ]; then
+		cp "$kmods/$m.ko" "$root/lib/net/$name.ko"
+	else
+		xz -dc "$kmods/$m.ko.xz" >"$root/lib/net/$name.ko"
+	fi
+	echo "$name" >>"$root/lib/net/order"
+}
+
+# A busybox initramfs: our modules, tools, the suite, and for run mode and
+# the NIC benchmark the virtio NIC's modules, in the order they depend on
+# each other.
 make_initramfs() {
 	local root=$build/initramfs m
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/kecho,lib/net,tests}
 	cp /bin/busybox "$root/bin/busybox"
-	cp "$top"/src/*.ko "$top"/samples/*.ko "$root/lib/kecho/"
+	cp "$top"/ksrv/*.ko "$top"/services/*.ko "$top"/samples/*.ko \
+		"$root/lib/kecho/"
 	cp "$build"/tools/kecho-client "$build"/tools/kecho-udp "$build"/tools/kecho-urgent \
 		"$build"/tools/kecho-discard "$build"/tools/kechoctl \
 		"$build"/tools/kecho-as "$build"/tools/kecho-vanish "$build"/tools/kecho-nlfuzz \
@@ -191,12 +230,13 @@ make_initramfs() {
 	cp "$top"/tests/guest/init "$root/init"
 	cp "$top"/tests/guest/*.sh "$root/tests/"
 	cp "$build"/bench/* "$root/bin/"
-	if [ "$mode" = run ]; then
-		for m in virtio/virtio_ring virtio/virtio \
-			 virtio/virtio_pci_modern_dev virtio/virtio_pci_legacy_dev \
-			 virtio/virtio_pci ../net/core/failover \
-			 net/net_failover net/virtio_net; do
-			cp "$kmods/drivers/$m.ko" "$root/lib/net/"
+	if [ "$mode" = run ] || [ "$topo" = nic ]; then
+		for m in drivers/virtio/virtio_ring drivers/virtio/virtio \
+			 drivers/virtio/virtio_pci_modern_dev \
+			 drivers/virtio/virtio_pci_legacy_dev \
+			 drivers/virtio/virtio_pci net/core/failover \
+			 drivers/net/net_failover drivers/net/virtio_net; do
+			pack_mod "$root" "$m"
 		done
 	fi
 	# veth, for the namespace tests (built in on the debug kernel).
@@ -222,7 +262,7 @@ make_initramfs() {
 }
 
 boot() {
-	local append="console=ttyS0 panic=-1 kecho_mode=$mode"
+	local append="console=ttyS0 panic=-1 kecho_mode=$mode ${VM_APPEND:-}"
 	local smp=${VM_SMP:-2} icount=()
 	# The icount benchmark: one vCPU (see the top), the clock driven by
 	# instructions, and idle time skipped rather than slept (sleep=off).
@@ -246,6 +286,7 @@ boot() {
 		exec "${qemu[@]}"
 	fi
 	if [ "$mode" = bench ]; then
+		[ "$topo" != nic ] || qemu+=($(nic_pair))
 		bench "$append" "${qemu[@]}"
 		return
 	fi
@@ -256,8 +297,11 @@ boot() {
 	local fuzz=100000
 	[ "$mode" = test ] || fuzz=50000
 	append="$append fuzz_msgs=${FUZZ_MSGS:-$fuzz}"
-	# Every KASAN report, not only the first of the boot.
-	[ "$mode" = test-debug ] && append="$append kasan_multi_shot"
+	# Every KASAN report, not only the first of the boot, and a log that
+	# keeps it: reports go only to the log (quiet), and a million fuzz
+	# messages' refusals would wrap the default 256 KiB of it.
+	[ "$mode" = test-debug ] &&
+		append="$append kasan_multi_shot log_buf_len=16M"
 	local serial=$build/serial-$kver.log
 	log "booting $kver under TCG (timeout ${timeout_s}s), serial log: $serial"
 	set +e
@@ -285,6 +329,38 @@ boot() {
 	case $summary in *" 0 failed"*) return 0 ;; *) return 1 ;; esac
 }
 
+# nic_pair: QEMU options for TOPO=nic, two virtio-net NICs joined back
+# to back, the server's (MAC ...:01) and the client's (...:02), by
+# NIC_LINK: hub (the default), two ports of a hub inside QEMU, or dgram, a
+# netdev pair over two host UDP ports picked just before boot. The dgram
+# pair loses a frame whenever the host's UDP receive buffer is full (1,826
+# in 2 minutes of 256 connections, 2.5-3.0 TCP segments per request
+# against 2.0-2.9 through the hub, which queues instead). Never stream: it
+# once stalled a virtio NIC's transmit queue for good on bookworm's QEMU
+# 7.2. Neither end has a vnet header, so the guest checksums and segments
+# in software, for every server alike.
+nic_pair() {
+	case ${NIC_LINK:-hub} in
+	dgram)
+		local p1 p2
+		read -r p1 p2 < <(python3 -c 'import socket as s
+a = [s.socket(s.AF_INET, s.SOCK_DGRAM) for _ in "ab"]
+for x in a: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in a])')
+		local l=local.type=inet,local.host=127.0.0.1,local.port
+		local r=remote.type=inet,remote.host=127.0.0.1,remote.port
+		echo "-netdev dgram,id=srv,$l=$p1,$r=$p2"
+		echo "-netdev dgram,id=cli,$l=$p2,$r=$p1"
+		;;
+	*)
+		echo "-netdev hubport,id=srv,hubid=22"
+		echo "-netdev hubport,id=cli,hubid=22"
+		;;
+	esac
+	echo "-device virtio-net-pci,netdev=srv,mac=52:54:00:22:00:01"
+	echo "-device virtio-net-pci,netdev=cli,mac=52:54:00:22:00:02"
+}
+
 # The benchmark: wall runs on 2 vCPUs, the client on one, the server on
 # the other; icount on one. Rows the guest prints are sorted into
 # bench/results/ by their prefix, then summarized.
@@ -292,16 +368,18 @@ boot() {
 bench() {
 	local append=$1 serial=$build/bench.log p start secs
 	local out=${BENCH_OUT:-$top/bench/results}
+	[ "$topo" = loopback ] || out=${BENCH_OUT:-$top/bench/results/$topo}
 	shift
 	local qemu=("$@")
 	append="$append quiet loglevel=3 bench_quick=${QUICK:-0}"
-	append="$append bench_mode=$bench_mode"
+	append="$append bench_mode=$bench_mode bench_topo=$topo"
 	[ -z "${REPS:-}" ] || append="$append bench_reps=$REPS"
 	[ -z "${DUR:-}" ] || append="$append bench_dur=$DUR"
 	# The kernel hands unknown parameters to /init as environment
 	# variables, a quoted value whole (spaces and '=' included).
 	for p in ECHO_SYNC_PARAMS ECHO_ASYNC_PARAMS BENCH_SERVERS BENCH_SIZES \
-		BENCH_CONNS BENCH_CELLS BENCH_RFS BENCH_PROFILE_CONNS; do
+		BENCH_CONNS BENCH_CHURN BENCH_CELLS BENCH_RFS \
+		BENCH_PROFILE_CONNS; do
 		case ${!p:-} in
 		"") ;;
 		*\"*) echo "vm.sh: $p must not hold a double quote" >&2
@@ -310,6 +388,11 @@ bench() {
 		esac
 	done
 	log "benchmark ($bench_mode) on $kver under TCG, log: $serial"
+	# With NIC_LINK=dgram TOPO=nic's frames cross the host as UDP
+	# datagrams: one dropped for a full receive buffer is a lost frame, a
+	# TCP retransmission inside (through the hub the count stays 0).
+	local udp0
+	udp0=$(host_udp_rcvbuf_errors)
 	start=$SECONDS
 	timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" \
 		-display none -serial stdio -monitor none -net none \
@@ -320,13 +403,19 @@ bench() {
 	grep -q '^bench: done' "$serial" ||
 		{ echo "vm: benchmark did not finish; see $serial"; return 1; }
 	mkdir -p "$out"
+	# The pressure cells, one file per kernel; the rest is kept.
+	if [ "${QUICK:-0}" = pressure ]; then
+		bench_rows "$serial" pressure >"$out/pressure-$kver.csv"
+		python3 "$top/bench/summarize.py" "$out"
+		return
+	fi
 	if [ "$bench_mode" = icount ]; then
 		bench_rows "$serial" icount >"$out/icount.csv"
+		[ "$topo" = loopback ] ||
+			bench_rows "$serial" nicirq >"$out/icount-nicirq.csv"
 		{
 			bench_rows "$serial" env
-			echo "qemu,$(qemu-system-x86_64 --version | head -n 1)"
-			echo "qemu_args,${qemu[*]:1:8}"
-			echo "host_seconds,$secs"
+			host_rows 8
 		} >"$out/icount-env.csv"
 		[ "${QUICK:-0}" = matrix ] ||
 			bench_profile_files "$serial" "$out/icount-"
@@ -335,18 +424,40 @@ bench() {
 	fi
 	{
 		bench_rows "$serial" env
-		echo "qemu,$(qemu-system-x86_64 --version | head -n 1)"
-		echo "qemu_args,${qemu[*]:1:6}"
-		echo "host_seconds,$secs"
+		host_rows 6
 	} >"$out/env.csv"
 	# QUICK=mem measures memory and the profile again, keeping the matrix;
 	# QUICK=matrix the matrix, keeping the rest.
 	[ "${QUICK:-0}" = mem ] || bench_rows "$serial" csv >"$out/raw.csv"
+	[ "$topo" = loopback ] ||
+		bench_rows "$serial" nicirq >"$out/nicirq.csv"
 	if [ "${QUICK:-0}" != matrix ]; then
-		bench_rows "$serial" mem >"$out/memory.csv"
+		[ "$topo" != loopback ] ||
+			bench_rows "$serial" mem >"$out/memory.csv"
 		bench_profile_files "$serial" "$out/"
 	fi
 	python3 "$top/bench/summarize.py" "$out"
+}
+
+# host_udp_rcvbuf_errors: the host's UDP datagrams dropped so far for a
+# full receive buffer.
+host_udp_rcvbuf_errors() {
+	awk '$1 == "Udp:" && !n { for (i = 2; i <= NF; i++) c[$i] = i; n = 1
+				  next }
+	     $1 == "Udp:" { print $c["RcvbufErrors"]; exit }' /proc/net/snmp
+}
+
+# host_rows N: the env rows the host knows, QEMU's first N arguments
+# among them; bench()'s qemu, secs, topo and udp0 (the guest reports
+# the topology itself).
+host_rows() {
+	echo "qemu,$(qemu-system-x86_64 --version | head -n 1)"
+	echo "qemu_args,${qemu[*]:1:$1}"
+	echo "host_seconds,$secs"
+	echo "host_udp_rcvbuf_errors,$(($(host_udp_rcvbuf_errors) - udp0))"
+	[ "$topo" = loopback ] || echo "qemu_net,$(printf '%s\n' "${qemu[@]}" |
+		sed -n 's/^\(dgram\|hubport\),id=\([a-z]*\),.*/\1:\2/p' |
+		xargs)"
 }
 
 # bench_rows SERIAL PREFIX: the guest's rows "PREFIX,..." without it.
@@ -358,7 +469,7 @@ bench_rows() {
 # PATHprofile.csv, PATHperf.txt and PATHcallgraph.txt.
 bench_profile_files() {
 	{
-		echo "server,req_per_s,ctxt_per_req,user_pct,sys_pct,softirq_pct,idle_pct"
+		echo "server,req_per_s,ctxt_per_req,user_pct,sys_pct,softirq_pct,idle_pct,idle_pct_by_cpu"
 		bench_rows "$1" prof
 	} >"${2}profile.csv"
 	bench_rows "$1" perf >"${2}perf.txt"
