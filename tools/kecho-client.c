@@ -13,7 +13,8 @@
  *             closes them, as unloading it must; SIGUSR1 probes them
  *   reset     connections aborted with a RST in mid-stream
  *   slowread  a client that stops reading: the server must stop too (it
- *             sends for -T seconds, then until its sends stop)
+ *             sends for -T seconds, then until the server's window
+ *             closes)
  *   refused   connections the server must close at once, unanswered (over
  *             its connection limit)
  */
@@ -31,10 +32,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 #define MAX_CONNECTING	256		/* connects in flight at once */
 #define IOSIZE		65536
@@ -567,6 +570,25 @@ static void hold_tick(void)
 		probe_check();
 }
 
+/*
+ * The server has stopped reading: its receive window is closed. Our data
+ * waits unsent with nothing in flight, which only a zero window does;
+ * a send that merely made no progress for a while may be a loss that
+ * TCP retransmits after a backed-off timeout (a debug kernel under TCG
+ * drops on loopback and waits seconds), not a server that stopped.
+ */
+static bool peer_window_closed(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int outq;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+	    ioctl(fd, SIOCOUTQ, &outq) < 0)
+		return false;
+	return ti.tcpi_unacked == 0 && outq > 0;
+}
+
 static void slowread_tick(void)
 {
 	struct conn *c = &conn[0];
@@ -582,11 +604,13 @@ static void slowread_tick(void)
 			slow.last_progress = t;
 		}
 		/*
-		 * At least -T seconds, then until the sends stop: the server
-		 * has stopped reading, not merely filled our receive buffer
-		 * slowly (a debug kernel under TCG sends a few MiB in -T).
+		 * At least -T seconds, then until the sends stop with the
+		 * server's window closed: it has stopped reading, not merely
+		 * filled our receive buffer slowly (a debug kernel under TCG
+		 * sends a few MiB in -T).
 		 */
-		if (t < opt.secs || t - slow.last_progress < STALL_SECS)
+		if (t < opt.secs || t - slow.last_progress < STALL_SECS ||
+		    !peer_window_closed(c->fd))
 			return;
 		say("stalled sent=%llu", (ull)c->sent);
 		c->size = c->sent;	/* no more sends: read it all back */
