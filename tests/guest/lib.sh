@@ -159,6 +159,35 @@ stat_of() {
 		"/proc/net/$1" 2>/dev/null
 }
 
+# The debug kernel's lock statistics (CONFIG_LOCK_STAT), which the
+# guest's init leaves off: lockstat_start clears and starts them (no-op
+# on a kernel without them); lockstat_top N stops them and prints the N
+# lock classes most contended since, "contentions acquisitions name",
+# a class's read and write sides summed.
+lockstat_start() {
+	[ -e /proc/lock_stat ] || return 0
+	echo 0 >/proc/lock_stat
+	echo 1 >/proc/sys/kernel/lock_stat
+}
+
+lockstat_top() {
+	echo 0 >/proc/sys/kernel/lock_stat
+	awk '$1 ~ /:$/ && $3 ~ /^[0-9]+$/ {
+		n = $1; sub(/:$/, "", n); sub(/-[RW]$/, "", n)
+		c[n] += $3; a[n] += $9
+	} END { for (n in c) if (c[n]) print c[n], a[n], n }' /proc/lock_stat |
+		sort -rn | head -n "$1"
+}
+
+# lockstat_of CLASS: "contentions acquisitions" of one lock class since
+# lockstat_start ("0 0" if it was not taken).
+lockstat_of() {
+	awk -v k="$1" '$1 ~ /:$/ && $3 ~ /^[0-9]+$/ {
+		n = $1; sub(/:$/, "", n); sub(/-[RW]$/, "", n)
+		if (n == k) { c += $3; a += $9 }
+	} END { print c + 0, a + 0 }' /proc/lock_stat
+}
+
 # expect_stat MODULE KEY VALUE [SECONDS]: the counter has (or, within
 # SECONDS, reaches) VALUE.
 expect_stat() {
