@@ -46,7 +46,7 @@ while IFS= read -r line; do
 done < <(cat "$here/kernel/guest.config" "$fragment")
 [ $bad = 0 ] || exit 1
 
-log "building (about 14 minutes on 2 cores; progress every 200 objects)"
+log "building (about 10 minutes on 2 cores; progress every 200 objects)"
 start=$(date +%s)
 make -C "$src" O="$out" -j"$(nproc)" bzImage modules 2>&1 |
 	awk -v f="$flavour" '/ CC /{n++; if (n % 200 == 0) { printf "[%s-kernel] %d objects\n", f, n > "/dev/stderr" } }
