@@ -162,30 +162,31 @@ stat_of() {
 # The debug kernel's lock statistics (CONFIG_LOCK_STAT), which the
 # guest's init leaves off: lockstat_start clears and starts them (no-op
 # on a kernel without them); lockstat_top N stops them and prints the N
-# lock classes most contended since, "contentions acquisitions name",
-# a class's read and write sides summed.
+# lock classes most contended since; lockstat_of CLASS prints one class.
 lockstat_start() {
 	[ -e /proc/lock_stat ] || return 0
 	echo 0 >/proc/lock_stat
 	echo 1 >/proc/sys/kernel/lock_stat
 }
 
-lockstat_top() {
-	echo 0 >/proc/sys/kernel/lock_stat
+# lockstat_classes: "contentions acquisitions name" of every lock class,
+# its read and write sides summed.
+lockstat_classes() {
 	awk '$1 ~ /:$/ && $3 ~ /^[0-9]+$/ {
 		n = $1; sub(/:$/, "", n); sub(/-[RW]$/, "", n)
 		c[n] += $3; a[n] += $9
-	} END { for (n in c) if (c[n]) print c[n], a[n], n }' /proc/lock_stat |
-		sort -rn | head -n "$1"
+	} END { for (n in c) print c[n], a[n], n }' /proc/lock_stat
 }
 
-# lockstat_of CLASS: "contentions acquisitions" of one lock class since
-# lockstat_start ("0 0" if it was not taken).
+lockstat_top() {
+	echo 0 >/proc/sys/kernel/lock_stat
+	lockstat_classes | awk '$1 > 0' | sort -rn | head -n "$1"
+}
+
+# lockstat_of CLASS: "contentions acquisitions" ("0 0" if not taken).
 lockstat_of() {
-	awk -v k="$1" '$1 ~ /:$/ && $3 ~ /^[0-9]+$/ {
-		n = $1; sub(/:$/, "", n); sub(/-[RW]$/, "", n)
-		if (n == k) { c += $3; a += $9 }
-	} END { print c + 0, a + 0 }' /proc/lock_stat
+	lockstat_classes |
+		awk -v k="$1" '$3 == k { c = $1; a = $2 } END { print c + 0, a + 0 }'
 }
 
 # expect_stat MODULE KEY VALUE [SECONDS]: the counter has (or, within
