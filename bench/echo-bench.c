@@ -35,9 +35,12 @@
  * Under pressure (stream): --slow N makes the first N connections read only
  * during the first second of every four; --pressure "MIN PRESSURE MAX"
  * sets net.ipv4.tcp_mem (pages) for the measured window only, restoring it
- * after; --after S goes on for S seconds more, every connection reading,
- * and counts the connections that echoed nothing in that time (stalled:
- * an error); --drain S then stops sending and reads what is still due, for
+ * after; --squeeze runs mem-squeeze (from PATH), which holds the machine's
+ * free memory between the page allocator's min and low watermarks, from
+ * before the connections are made (the run starts once its hog is full)
+ * to the end of the measured window; --after S goes on for S seconds
+ * more, every connection reading, and counts the connections that echoed
+ * nothing in that time (stalled: an error); --drain S then stops sending and reads what is still due, for
  * at most S seconds, and reports how long the connections took: TCP's
  * window probes back off to minutes, and a connection whose server thinks
  * its window closed waits for the next one.
@@ -72,10 +75,12 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -87,7 +92,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,6 +132,7 @@ static struct {
 	pid_t server_pid;
 	unsigned int slow;
 	const char *pressure;
+	bool squeeze;
 	double after, drain;
 	uint64_t count;			/* --count: requests in the window */
 } opt = {
@@ -1186,6 +1194,7 @@ static void __attribute__((noreturn)) usage(void)
 	      "         [--label NAME] [--server-pid PID] [--slow N]\n"
 	      "         [--pressure 'MIN PRESSURE MAX'] [--after S] "
 	      "[--drain S]\n"
+	      "         [--squeeze]\n"
 	      "       echo-bench --csv-header\n", stderr);
 	exit(2);
 }
@@ -1235,6 +1244,7 @@ static void parse(int argc, char **argv)
 		{ "pressure", required_argument, NULL, 'M' },
 		{ "after", required_argument, NULL, 'A' },
 		{ "drain", required_argument, NULL, 'D' },
+		{ "squeeze", no_argument, NULL, 'Q' },
 		{ "count", required_argument, NULL, 'N' },
 		{ 0 }
 	};
@@ -1262,6 +1272,7 @@ static void parse(int argc, char **argv)
 			break;
 		case 'S': opt.slow = num(optarg, 0, 1e6, true, "--slow"); break;
 		case 'M': opt.pressure = optarg; break;
+		case 'Q': opt.squeeze = true; break;
 		case 'A': opt.after = num(optarg, 0, 3600, false, "--after");
 			break;
 		case 'D': opt.drain = num(optarg, 0, 3600, false, "--drain");
@@ -1300,15 +1311,16 @@ static void parse(int argc, char **argv)
 		    opt.depth);
 	if (opt.threads > opt.conns)
 		opt.threads = opt.conns;
-	if ((opt.slow || opt.pressure || opt.after || opt.drain) &&
-	    opt.mode != STREAM)
-		die("--slow, --pressure, --after and --drain are for stream");
+	if ((opt.slow || opt.pressure || opt.squeeze || opt.after ||
+	     opt.drain) && opt.mode != STREAM)
+		die("--slow, --pressure, --squeeze, --after and --drain are for stream");
 	if (opt.pressure && strspn(opt.pressure, "0123456789 ") !=
 	    strlen(opt.pressure))
 		die("--pressure %s: three numbers of pages", opt.pressure);
 	/* They pace, and follow, a window whose end is known in advance. */
-	if (opt.count && (opt.slow || opt.pressure || opt.after || opt.drain))
-		die("--count: not with --slow, --pressure, --after or --drain");
+	if (opt.count && (opt.slow || opt.pressure || opt.squeeze ||
+			  opt.after || opt.drain))
+		die("--count: not with --slow, --pressure, --squeeze, --after or --drain");
 }
 
 /* --pressure: net.ipv4.tcp_mem, in pages; the old value kept in @old. */
@@ -1327,6 +1339,53 @@ static void tcp_mem_set(const char *v, char *old, size_t len)
 	f = fopen(TCP_MEM, "w");
 	if (!f || fputs(v, f) < 0 || fclose(f))
 		die("%s: writing %s: %s", TCP_MEM, v, strerror(errno));
+}
+
+/*
+ * --squeeze: mem-squeeze in a process of its own, so that the OOM killer
+ * can take its hog without taking this one; started before the workers,
+ * and waited for until its hog is full (a byte on the pipe).
+ */
+#define SQUEEZE_READY_MS	(120 * 1000)
+
+static pid_t squeeze_start(void)
+{
+	pid_t pid, parent = getpid();
+	struct pollfd pfd;
+	int fds[2];
+	char c;
+
+	if (pipe2(fds, O_CLOEXEC))
+		die("pipe2: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		/* Not outliving this process: a run that dies mid-window. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent ||
+		    dup2(fds[1], 3) != 3)
+			_exit(127);
+		execlp("mem-squeeze", "mem-squeeze", "--ready-fd", "3",
+		       (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
+	if (poll(&pfd, 1, SQUEEZE_READY_MS) != 1 || read(fds[0], &c, 1) != 1)
+		die("mem-squeeze: not at its target within %d s",
+		    SQUEEZE_READY_MS / 1000);
+	close(fds[0]);
+	return pid;
+}
+
+static void squeeze_stop(pid_t pid)
+{
+	int status;
+
+	if (kill(pid, SIGTERM) || waitpid(pid, &status, 0) != pid)
+		die("mem-squeeze: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		die("mem-squeeze failed (status %#x)", status);
 }
 
 static void raise_nofile(void)
@@ -1348,12 +1407,15 @@ int main(int argc, char **argv)
 	struct sample s0 = { 0 }, s1 = { 0 };
 	pthread_condattr_t ca;
 	struct worker *ws;
+	pid_t squeezer = 0;
 	uint64_t t;
 	int err;
 
 	parse(argc, argv);
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
+	if (opt.squeeze)
+		squeezer = squeeze_start();
 	pattern_init();
 	ws = calloc(opt.threads, sizeof(*ws));
 	if (!ws)
@@ -1390,6 +1452,9 @@ int main(int argc, char **argv)
 		if (opt.pressure)
 			tcp_mem_set(old, NULL, 0);
 	}
+	/* At the window's end, or now if connecting failed. */
+	if (squeezer)
+		squeeze_stop(squeezer);
 	for (unsigned int i = 0; i < opt.threads; i++)
 		pthread_join(ws[i].tid, NULL);
 	if (atomic_load(&failed))

@@ -14,7 +14,8 @@ connections, one line per server, one panel per message size).
 
 The pressure cells (make bench QUICK=pressure, once per kernel): read
 DIR/pressure-KERNEL.csv (one row per run); summary.md gets a table per
-kernel, medians with min-max.
+kernel, medians with min-max. The same for the squeeze cells
+(QUICK=squeeze, DIR/squeeze-KERNEL.csv).
 
 DIR/summary.md has them all, the icount tables first; any run may be
 missing.
@@ -72,11 +73,12 @@ def main(out):
         parts.append(icount(out))
     if os.path.exists(os.path.join(out, "raw.csv")):
         parts.append(wall(out))
-    for path in sorted(glob.glob(os.path.join(out, "pressure-*.csv"))):
-        parts.append(pressure(path))
+    for kind in ("pressure", "squeeze"):
+        for path in sorted(glob.glob(os.path.join(out, f"{kind}-*.csv"))):
+            parts.append(pressure(path, kind))
     if not parts:
-        sys.exit(f"summarize.py: no icount.csv, raw.csv or pressure-*.csv "
-                 f"in {out}")
+        sys.exit(f"summarize.py: no icount.csv, raw.csv, pressure-*.csv or "
+                 f"squeeze-*.csv in {out}")
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write("# Benchmark summary\n\n" + "\n".join(parts))
 
@@ -162,6 +164,23 @@ window probe). TcpExt counters are the guest's, over the run. Median
 [min-max] over the repetitions; servers pinned as in the matrix.
 """
 
+SQUEEZE_ABOUT = """\
+The pressure cells' streams and buffers (128 connections, 16 KiB
+messages, 64 slow readers, tcp_rmem and tcp_wmem "4096 16384 65536"),
+tcp_mem left alone and a RAM squeeze instead, from before the
+connections are made to the end of the measured window: mem-squeeze holds
+the guest's free memory between the page allocator's min and low
+watermarks (a hog mapping memory while MemFree is above the midpoint and
+unmapping as soon as it is below: every allocation takes the allocator's
+slow path and kswapd runs throughout; the OOM killer takes the hog, which is restarted, when the kernel
+needs memory faster than the hog returns it; it runs on the client's
+vCPU). MiB, errors, after and drain as in the pressure cells; over the
+run: RTOs, OOM kills, direct reclaim stalls (allocstall), kswapd runs
+(pageoutrun), the kernel's "page allocation failure" reports
+(rate-limited), the least MemFree mem-squeeze saw (KiB), and echo_async's
+short sends. Median [min-max] over the repetitions.
+"""
+
 PRESSURE_COLS = [
     ("mib", "MiB"), ("errors", "errors"), ("fewest_after", "after: fewest"),
     ("drain_max_s", "drain max s"), ("drain_over_5s", "drains > 5 s"),
@@ -171,23 +190,36 @@ PRESSURE_COLS = [
 ]
 
 
-def pressure(path):
-    """One kernel's pressure cells, as markdown."""
-    kernel = os.path.basename(path)[len("pressure-"):-len(".csv")]
+SQUEEZE_COLS = PRESSURE_COLS[:5] + [
+    ("TCPTimeouts", "RTOs"), ("oom_kill", "OOM kills"),
+    ("allocstall", "allocstall"), ("pageoutrun", "kswapd runs"),
+    ("alloc_failures", "alloc failures"),
+    ("memfree_min_kib", "MemFree min KiB"), ("send_wait_ack", "wait ack"),
+    ("send_wait_nomem", "wait nomem"),
+]
+
+
+def pressure(path, kind):
+    """One kernel's pressure (or squeeze) cells, as markdown."""
+    kernel = os.path.basename(path)[len(kind) + 1:-len(".csv")]
+    about, cols, title = ((PRESSURE_ABOUT, PRESSURE_COLS,
+                           "Under TCP memory pressure")
+                          if kind == "pressure" else
+                          (SQUEEZE_ABOUT, SQUEEZE_COLS,
+                           "Under a RAM squeeze"))
     with open(path) as f:
         rows = list(csv.DictReader(f))
     servers = []
     for r in rows:
         if r["server"] not in servers:
             servers.append(r["server"])
-    head = "| server | runs | " + " | ".join(c[1] for c in PRESSURE_COLS)
-    lines = [f"## Under TCP memory pressure ({kernel})", "",
-             PRESSURE_ABOUT, head + " |",
-             "|---" * (len(PRESSURE_COLS) + 2) + "|"]
+    head = "| server | runs | " + " | ".join(c[1] for c in cols)
+    lines = [f"## {title} ({kernel})", "", about, head + " |",
+             "|---" * (len(cols) + 2) + "|"]
     for srv in server_order(servers):
         mine = [r for r in rows if r["server"] == srv]
         cells = []
-        for key, _ in PRESSURE_COLS:
+        for key, _ in cols:
             vals = [float(r[key]) for r in mine
                     if r.get(key) not in (None, "", "-")]
             if not vals:
@@ -509,12 +541,15 @@ def write_profile(out, f, stem=""):
         prof = list(csv.DictReader(p))
     if not prof:
         return
-    conns = read_env(os.path.join(out, stem + "env.csv")).get(
-        "profile_conns", "256")
+    env = read_env(os.path.join(out, stem + "env.csv"))
+    conns = env.get("profile_conns", "256")
+    size = int(env.get("profile_size", "64"))
     what = ("the guest's two vCPUs" if not stem else
             "the guest's one vCPU (instructions: perf's cpu-clock ticks "
             "with the instruction-driven clock)")
-    f.write(f"\n### Profile: 64-byte messages, {conns} connections\n\n"
+    size = (f"{size // 1024} KiB" if size % 1024 == 0 else
+            f"{size}-byte")
+    f.write(f"\n### Profile: {size} messages, {conns} connections\n\n"
             f"Where {what} went over 2 s of the run (from "
             "/proc/stat), and context switches per request; the perf "
             f"profile of the next 3 s is in {stem}perf.txt, with call "

@@ -31,16 +31,22 @@
 # until every connection has all its echoes (a server that believes its
 # peer's window closed waits for TCP's backed-off probe). Each server
 # REPS times (3), the order rotated. Rows "pressure,...".
+# squeeze (wall, QUICK=squeeze): the same cells, tcp_mem left alone, with
+# a RAM squeeze instead, from before the connections to the end of the
+# measured window: mem-squeeze holds the guest's free memory between the
+# page allocator's min and low watermarks (a hog the OOM killer takes,
+# restarted, when the kernel needs memory faster than the hog gives it
+# back). Rows "squeeze,...".
 # Usage: bench.sh QUICK   (1: a small matrix, for a smoke run; mem: only
 # the memory per idle connection and the profiled cell; matrix: only the
-# matrix; pressure: only the pressure cells)
+# matrix; pressure, squeeze: only the pressure or the squeeze cells)
 # Environment, from the kernel command line: bench_mode (wall, icount),
 # bench_reps and bench_dur (repetitions and seconds per run, if not the
 # mode's default), echo_sync_params and echo_async_params (more module
 # parameters for the in-kernel servers, e.g. "zerocopy=1"), bench_servers,
 # bench_sizes, bench_conns, bench_churn (clients of the churn cells, or
 # none), bench_cells (part of the matrix), bench_topo, bench_rfs,
-# bench_profile_conns.
+# bench_profile_conns, bench_profile_size.
 . /tests/lib.sh
 
 PORT=9000
@@ -62,7 +68,7 @@ elif [ "$1" = 1 ]; then
 	SIZES="64 4096" CONNS="1 256" CHURN=64 REPS=1 WARM=1 DUR=2 IDLE=1000
 elif [ "$1" = mem ]; then
 	SIZES= CONNS= CHURN= REPS=0 WARM=1 DUR=2 IDLE=10000
-elif [ "$1" = pressure ]; then
+elif [ "$1" = pressure ] || [ "$1" = squeeze ]; then
 	REPS=3 WARM=2 DUR=20
 else
 	SIZES="64 512 4096" CONNS="1 16 256 1000" CHURN="1 64 256" REPS=3
@@ -76,6 +82,7 @@ fi
 [ "$CHURN" != none ] || CHURN=
 [ -z "$bench_cells" ] || CELLS=$bench_cells
 PROFILE_CONNS=${bench_profile_conns:-256}
+PROFILE_SIZE=${bench_profile_size:-64}
 SERVERS="echo_sync echo_async peer-threads peer-epoll peer-epoll-mt peer-uring"
 SERVERS="$SERVERS peer-uring-mt"
 # icount also measures echo_async's design steps, each against the last:
@@ -83,7 +90,7 @@ SERVERS="$SERVERS peer-uring-mt"
 # (softirq=0), and the default, zero-copy and run to completion in softirq.
 # wall measures softirq=0 too: on loopback softirq runs on the sender's
 # CPU, so the default echoes on the client's vCPU, softirq=0 on vCPU 0.
-if [ "$1" = pressure ]; then
+if [ "$1" = pressure ] || [ "$1" = squeeze ]; then
 	# peer-epoll@65536 holds up to 64 KiB per connection outside TCP's
 	# accounting, where the others hold 4 KiB (peer-uring up to 8 x 4).
 	SERVERS="echo_async echo_async-task echo_async-nozc peer-epoll"
@@ -378,7 +385,7 @@ profile_cell() {
 		pin=$!
 	fi
 	$CLIENT_CPU echo-bench -a $ADDR -p $PORT -c "$PROFILE_CONNS" \
-		-m rr -s 64 -w 2 -t 12 >/tmp/bench.out 2>&1 &
+		-m rr -s "$PROFILE_SIZE" -w 2 -t 12 >/tmp/bench.out 2>&1 &
 	bench=$!
 	sleep 3
 	c0=$(cpu_counters) i0=$(cpu_idle)
@@ -438,6 +445,7 @@ env_rows() {
 	echo "env,rfs,$RFS"
 	echo "env,topo,$TOPO"
 	echo "env,profile_conns,$PROFILE_CONNS"
+	echo "env,profile_size,$PROFILE_SIZE"
 	echo "env,echo_sync_params,$echo_sync_params"
 	echo "env,echo_async_params,$echo_async_params"
 }
@@ -483,23 +491,58 @@ tcpext() {
 	' /proc/net/netstat
 }
 
+# vmstat NAME...: those counters of /proc/vmstat, one line; a NAME that
+# is no counter is the sum of the counters NAME_* (allocstall: one a zone).
+vmstat() {
+	awk -v want="$*" '
+		{ v[$1] = $2 }
+		END { n = split(want, w, " ")
+			for (i = 1; i <= n; i++) { s = 0
+				if (w[i] in v)
+					s = v[w[i]]
+				else
+					for (k in v)
+						if (index(k, w[i] "_") == 1)
+							s += v[k]
+				printf "%d%s", s, i < n ? " " : "\n" } }
+	' /proc/vmstat
+}
+
 PRESSURE_EXT="TCPTimeouts TCPLossProbes TCPRcvQDrop PruneCalled TCPMemoryPressures TCPWinProbe TCPToZeroWindowAdv TCPZeroWindowDrop TCPBacklogDrop"
-# pressure_cell SERVER REP: one run; its row: "pressure,rep,server,
+SQUEEZE_VM="oom_kill allocstall compact_stall pageoutrun"
+# pressure_cell SERVER REP KIND: one run under KIND (pressure: tcp_mem
+# lowered; squeeze: mem-squeeze); its row: "KIND,rep,server,
 # MiB echoed under pressure, errors, fewest echoes after, stalled,
 # drain max s, drains over 5 s, not drained, the TcpExt deltas
 # ($PRESSURE_EXT), echo_async's send_wait_{ack,probe,nomem} and
-# softirq_to_task".
+# softirq_to_task, the vmstat deltas ($SQUEEZE_VM), the kernel's
+# "page allocation failure" reports (rate-limited by the kernel), and
+# mem-squeeze's hogs killed and least MemFree (KiB)".
 pressure_cell() {
-	local srv=$1 rep=$2 ext0 ext1 mb err after stalled dmax over5 undr own
+	local srv=$1 rep=$2 kind=$3 ext0 ext1 mb err after stalled dmax over5
+	local undr own vm0 vm1 fail sq
+	# What the window runs under, as echo-bench's last arguments.
+	if [ "$kind" = squeeze ]; then
+		set -- --squeeze
+	else
+		set -- --pressure "32 64 128"
+	fi
 	start_server "$srv"
 	ext0=$(tcpext $PRESSURE_EXT)
+	vm0=$(vmstat $SQUEEZE_VM)
+	# Cleared, so that a full ring buffer cannot hide a report.
+	dmesg -c >/dev/null
 	$CLIENT_CPU echo-bench -a 127.0.0.1 -p $PORT -c 128 -m stream \
 		-s 16384 -w "$WARM" -t "$DUR" --slow 64 \
-		--pressure "32 64 128" --after 10 --drain 60 --label "$srv" \
+		--after 10 --drain 60 --label "$srv" "$@" \
 		>/tmp/bench.out 2>&1 ||
 		echo "bench: $srv failed: $(grep -v '^echo-bench: [a-z]*:' \
 			/tmp/bench.out | head -n 5)"
 	ext1=$(tcpext $PRESSURE_EXT)
+	vm1=$(vmstat $SQUEEZE_VM)
+	fail=$(dmesg | grep -c 'page allocation failure' || true)
+	sq=$(sed -n 's/^mem-squeeze: .*hogs killed \([0-9]*\), MemFree KiB min \([0-9]*\).*/\1 \2/p' \
+		/tmp/bench.out)
 	own="- - - -"
 	case $srv in echo_async*)
 		own=$(for k in send_wait_ack send_wait_probe send_wait_nomem \
@@ -513,29 +556,35 @@ pressure_cell() {
 	set -- $(sed -n 's/^echo-bench: drain: all back in \([0-9.]*\)s at most; over 5s \([0-9]*\); not back in [0-9]*s \([0-9]*\)$/\1 \2 \3/p' \
 		/tmp/bench.out) - - -
 	dmax=$1 over5=$2 undr=$3
-	echo "$ext0 $ext1" | awk -v pre="pressure,$rep,$srv" -v mb="${mb:-0}" \
+	[ -n "$sq" ] || sq="- -"
+	echo "$ext0 $ext1" | awk -v pre="$kind,$rep,$srv" -v mb="${mb:-0}" \
 		-v dur="$DUR" -v rest="${err:--},$after,$stalled,$dmax,$over5,$undr" \
-		-v own="$own" '{ n = NF / 2; line = sprintf("%s,%.0f,%s", pre,
+		-v own="$own" -v vm="$vm0 $vm1" -v fail="$fail" \
+		-v sq="$sq" '{ n = NF / 2; line = sprintf("%s,%.0f,%s", pre,
 			mb * 1e6 * dur / 1048576, rest)
 		for (i = 1; i <= n; i++) line = line "," ($(n + i) - $i)
-		gsub(" ", ",", own); print line "," own }'
-	echo "bench: pressure $srv: $(grep -E '^echo-bench: (label|after|drain)' \
+		gsub(" ", ",", own); line = line "," own
+		n = split(vm, v, " ") / 2
+		for (i = 1; i <= n; i++) line = line "," (v[n + i] - v[i])
+		gsub(" ", ",", sq); print line "," fail "," sq }'
+	echo "bench: $kind $srv: $(grep -E '^(echo-bench: (label|after|drain)|mem-squeeze:)' \
 		/tmp/bench.out | sed 's/^echo-bench: //; s/ p50=.*errors=/ errors=/' |
 		tr '\n' ' ')"
 	stop_server "$srv"
 }
 
-# The pressure cells: the buffers small, tcp_mem lowered by echo-bench
-# for its measured window only; every server REPS times, rotated.
+# The pressure (or squeeze) cells: the buffers small, tcp_mem lowered
+# (or mem-squeeze run) by echo-bench for its measured window only; every
+# server REPS times, rotated.
 run_pressure() {
-	local rep=0
-	echo "bench: pressure, $REPS x $NSERVERS servers, ${DUR}s each"
-	echo "pressure,rep,server,mib,errors,fewest_after,stalled,drain_max_s,drain_over_5s,undrained,$(echo $PRESSURE_EXT | tr ' ' ,),send_wait_ack,send_wait_probe,send_wait_nomem,softirq_to_task"
+	local rep=0 kind=$1
+	echo "bench: $kind, $REPS x $NSERVERS servers, ${DUR}s each"
+	echo "$kind,rep,server,mib,errors,fewest_after,stalled,drain_max_s,drain_over_5s,undrained,$(echo $PRESSURE_EXT | tr ' ' ,),send_wait_ack,send_wait_probe,send_wait_nomem,softirq_to_task,$(echo $SQUEEZE_VM | tr ' ' ,),alloc_failures,hogs_killed,memfree_min_kib"
 	sysctl -qw net.ipv4.tcp_no_metrics_save=1
 	sysctl -qw net.ipv4.tcp_rmem="4096 16384 65536"
 	sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
 	while [ $rep -lt $REPS ]; do
-		each_server $rep pressure_cell $((rep + 1))
+		each_server $rep pressure_cell $((rep + 1)) "$kind"
 		rep=$((rep + 1))
 	done
 }
@@ -546,8 +595,8 @@ env_rows
 		for c in $(seq 0 $(($(nproc) - 1))); do
 			printf ',%s_irqs_cpu%s' $w $c; done; done)"
 echo "bench: guest uptime $(cut -d' ' -f1 /proc/uptime)s at start"
-if [ "$1" = pressure ]; then
-	run_pressure
+if [ "$1" = pressure ] || [ "$1" = squeeze ]; then
+	run_pressure "$1"
 	echo "bench: done"
 	exit 0
 fi
@@ -556,7 +605,7 @@ if [ "$MODE" = icount ]; then
 	if [ "$1" != matrix ]; then
 		echo 0 >/proc/sys/kernel/kptr_restrict
 		echo -1 >/proc/sys/kernel/perf_event_paranoid
-		echo "bench: profiling 64 bytes x $PROFILE_CONNS connections" \
+		echo "bench: profiling $PROFILE_SIZE bytes x $PROFILE_CONNS connections" \
 			"(instructions)"
 		for srv in echo_async peer-epoll peer-uring; do
 			profile_cell "$srv"
@@ -597,7 +646,7 @@ if [ "$1" != matrix ]; then
 	done
 	echo 0 >/proc/sys/kernel/kptr_restrict
 	echo -1 >/proc/sys/kernel/perf_event_paranoid
-	echo "bench: profiling 64 bytes x $PROFILE_CONNS connections"
+	echo "bench: profiling $PROFILE_SIZE bytes x $PROFILE_CONNS connections"
 	for srv in echo_async echo_sync peer-epoll-mt peer-uring; do
 		profile_cell "$srv"
 	done

@@ -8,7 +8,8 @@
 # guest with both servers loaded and ports forwarded (vm.sh run), or run
 # the benchmark and write bench/results/ (vm.sh bench; QUICK=1: small;
 # QUICK=mem: only memory per idle connection and the profile; QUICK=matrix:
-# only the matrix).
+# only the matrix; QUICK=pressure, QUICK=squeeze: only the cells under TCP
+# memory pressure or under a RAM squeeze).
 #
 # The benchmark has two modes (MODE=):
 #   wall     (default) 2 vCPUs, wall-clock req/s under TCG: the matrix,
@@ -44,9 +45,13 @@
 # its own, joined to the server's by NIC_LINK, hub or dgram; results in
 # bench/results/nic), BENCH_RFS (wall: 0 leaves loopback's receive
 # processing on the sending CPU), BENCH_PROFILE_CONNS (connections of the
-# profiled cell, default 256), BENCH_OUT (where results go, default
+# profiled cell, default 256), BENCH_PROFILE_SIZE (its message size,
+# default 64), BENCH_OUT (where results go, default
 # bench/results); VM_APPEND, more kernel parameters for the guest (any
-# mode), e.g. "clocksource=tsc tsc=reliable".
+# mode), e.g. "clocksource=tsc tsc=reliable"; VM_CPU, QEMU's -cpu (default
+# max), e.g. "max,-cx16": without CMPXCHG16B the kernel's per-CPU
+# 128-bit cmpxchg (SLUB's fast path) is emulated with interrupts off, which
+# 6.12 through the NIC needs under bookworm's TCG (README).
 set -euo pipefail
 
 mode=${1:-test}
@@ -59,8 +64,9 @@ case $topo in
 loopback) ;;
 # tcp_mem, which the pressure cells lower, exists only in the initial
 # network namespace, and the NIC topology's client has one of its own.
-nic)	[ "${QUICK:-0}" != pressure ] ||
-		{ echo "vm.sh: QUICK=pressure is for TOPO=loopback" >&2; exit 2; } ;;
+nic)	case ${QUICK:-0} in pressure | squeeze)
+		echo "vm.sh: QUICK=$QUICK is for TOPO=loopback" >&2; exit 2 ;;
+	esac ;;
 *) echo "vm.sh: TOPO=$topo: not loopback or nic" >&2; exit 2 ;;
 esac
 case ${NIC_LINK:-hub} in
@@ -72,7 +78,7 @@ wall) ;;
 # Its full run takes longer than the default timeout on a loaded host.
 icount)
 	timeout_s=${VM_TIMEOUT:-5400}
-	case ${QUICK:-0} in mem | pressure)
+	case ${QUICK:-0} in mem | pressure | squeeze)
 		echo "vm.sh: QUICK=$QUICK is for MODE=wall" >&2; exit 2 ;;
 	esac ;;
 *) echo "vm.sh: MODE=$bench_mode: not wall or icount" >&2; exit 2 ;;
@@ -270,7 +276,7 @@ boot() {
 		smp=1
 		icount=(-icount shift=0,sleep=off)
 	fi
-	local qemu=(qemu-system-x86_64 -accel tcg -cpu max
+	local qemu=(qemu-system-x86_64 -accel tcg -cpu "${VM_CPU:-max}"
 		    -smp "$smp" "${icount[@]}" -m "${VM_MEM:-2G}"
 		    -kernel "$vmlinuz" -initrd "$build/initramfs.gz"
 		    -no-reboot)
@@ -379,7 +385,7 @@ bench() {
 	# variables, a quoted value whole (spaces and '=' included).
 	for p in ECHO_SYNC_PARAMS ECHO_ASYNC_PARAMS BENCH_SERVERS BENCH_SIZES \
 		BENCH_CONNS BENCH_CHURN BENCH_CELLS BENCH_RFS \
-		BENCH_PROFILE_CONNS; do
+		BENCH_PROFILE_CONNS BENCH_PROFILE_SIZE; do
 		case ${!p:-} in
 		"") ;;
 		*\"*) echo "vm.sh: $p must not hold a double quote" >&2
@@ -403,9 +409,9 @@ bench() {
 	grep -q '^bench: done' "$serial" ||
 		{ echo "vm: benchmark did not finish; see $serial"; return 1; }
 	mkdir -p "$out"
-	# The pressure cells, one file per kernel; the rest is kept.
-	if [ "${QUICK:-0}" = pressure ]; then
-		bench_rows "$serial" pressure >"$out/pressure-$kver.csv"
+	# The pressure or squeeze cells, one file per kernel; the rest is kept.
+	if [ "${QUICK:-0}" = pressure ] || [ "${QUICK:-0}" = squeeze ]; then
+		bench_rows "$serial" "$QUICK" >"$out/$QUICK-$kver.csv"
 		python3 "$top/bench/summarize.py" "$out"
 		return
 	fi
