@@ -23,8 +23,11 @@
  * has less free than that at the start; plus --above KiB (default 0).
  * Held at the min watermark itself, the OOM killer takes the hog every
  * few seconds and the refill, not the squeeze, is what a run measures.
- * The hog grows by half its distance to the target at most, so as not to
- * overshoot, and holds MemFree within a chunk above it.
+ * The hog grows by half its distance to the target at most, and not for
+ * 50 ms after it had to give memory back, so as not to overshoot; it runs
+ * SCHED_FIFO, so that a busy CPU does not delay a release (a kernel
+ * allocation that finds nothing to reclaim soon calls the OOM killer).
+ * It holds MemFree within a chunk above the target.
  *
  * --ready-fd N: one byte is written to N when MemFree first reaches the
  * target, so that a benchmark can start measuring once the hog is full.
@@ -35,6 +38,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -52,6 +56,7 @@
 #define CHUNK		(1UL << 20)	/* bytes mapped or unmapped at once */
 #define PERIOD_NS	2000000L	/* between two reads of MemFree */
 #define MAX_GROW	64		/* chunks mapped per period, at most */
+#define GROW_PAUSE	25		/* periods without growing after a release */
 
 /* Shared by the supervisor and its hogs, so a killed hog's figures stay. */
 struct squeeze_stats {
@@ -164,8 +169,10 @@ static void atomic_max(_Atomic uint64_t *v, uint64_t x)
 static void __attribute__((noreturn))
 hog(uint64_t target_kib, struct squeeze_stats *st, int ready_fd)
 {
+	const struct sched_param fifo = { .sched_priority = 1 };
 	struct timespec next, now;
 	size_t held = 0, max;
+	unsigned int pause = 0;
 	void **chunks;
 	int fd;
 
@@ -176,6 +183,8 @@ hog(uint64_t target_kib, struct squeeze_stats *st, int ready_fd)
 	if (fd < 0 || write(fd, "1000", 4) != 4)
 		die("/proc/self/oom_score_adj: %s", strerror(errno));
 	close(fd);
+	if (sched_setscheduler(0, SCHED_FIFO, &fifo))
+		die("SCHED_FIFO: %s", strerror(errno));
 	fd = open("/proc/meminfo", O_RDONLY);
 	if (fd < 0)
 		die("/proc/meminfo: %s", strerror(errno));
@@ -196,6 +205,9 @@ hog(uint64_t target_kib, struct squeeze_stats *st, int ready_fd)
 			n = (target_kib - free_kib) * 1024 / CHUNK + 1;
 			while (n-- && held)
 				munmap(chunks[--held], CHUNK);
+			pause = GROW_PAUSE;
+		} else if (pause) {
+			pause--;
 		} else {
 			n = (free_kib - target_kib) * 1024 / CHUNK;
 			if (n > 1)
