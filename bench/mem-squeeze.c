@@ -7,9 +7,10 @@
  * memory is above the target and unmaps some as soon as it is below: the
  * kernel's own allocations (skbs, page fragments, slabs) then meet the
  * watermarks as on a host whose memory is all in use. Below the low
- * watermark every allocation leaves the allocator's fast path and kswapd
- * runs; one that finds a zone at its min watermark reclaims directly,
- * and atomic ones take from the reserves below it. The guest has no swap, so nothing the hog holds can be
+ * watermark every allocation leaves the allocator's fast path and wakes
+ * kswapd (which, finding nothing to reclaim, soon gives up until a direct
+ * reclaim succeeds); one that finds a zone at its min watermark reclaims
+ * directly, and atomic ones take from the reserves below it. The guest has no swap, so nothing the hog holds can be
  * reclaimed: when the kernel needs pages faster than the hog returns them,
  * the OOM killer runs, and the hog's oom_score_adj of 1000 makes it the
  * one killed. A supervisor, which holds no memory to speak of, counts that

@@ -172,8 +172,10 @@ connections are made to the end of the measured window: mem-squeeze holds
 the guest's free memory between the page allocator's min and low
 watermarks (a hog mapping memory while MemFree is above the midpoint and
 unmapping as soon as it is below: every allocation takes the allocator's
-slow path and kswapd runs throughout; the OOM killer takes the hog, which is restarted, when the kernel
-needs memory faster than the hog returns it; it runs on the client's
+slow path, and one that finds a zone at its min watermark reclaims
+directly; kswapd, with nothing to reclaim without swap, soon gives up;
+the OOM killer takes the hog, which is restarted, when the kernel needs
+memory faster than the hog returns it; the hog runs on the client's
 vCPU). MiB, errors, after and drain as in the pressure cells; over the
 run: RTOs, OOM kills, direct reclaim stalls (allocstall), kswapd runs
 (pageoutrun), the kernel's "page allocation failure" reports

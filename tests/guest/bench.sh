@@ -541,6 +541,8 @@ pressure_cell() {
 	ext1=$(tcpext $PRESSURE_EXT)
 	vm1=$(vmstat $SQUEEZE_VM)
 	fail=$(dmesg | grep -c 'page allocation failure' || true)
+	# Who met the OOM killer, for the console: the allocation's context.
+	dmesg | grep -m 3 'invoked oom-killer' | sed "s/^[^]]*] /bench: $kind $srv: /"
 	sq=$(sed -n 's/^mem-squeeze: .*hogs killed \([0-9]*\), MemFree KiB min \([0-9]*\).*/\1 \2/p' \
 		/tmp/bench.out)
 	own="- - - -"
