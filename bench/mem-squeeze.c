@@ -32,9 +32,11 @@
  *
  * --ready-fd N: one byte is written to N when MemFree first reaches the
  * target, so that a benchmark can start measuring once the hog is full.
+ * MEM_SQUEEZE_CPU=N in the environment runs it on CPU N (by default it
+ * runs where it was started).
  * On SIGTERM or SIGINT the hog is killed and one line is printed:
  *   mem-squeeze: target KiB, hogs killed, MemFree KiB min / mean over the
- *   2 ms samples, MiB held at most.
+ *   2 ms samples, MiB held at most, CPU seconds the hogs used.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +52,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -249,7 +252,9 @@ int main(int argc, char **argv)
 {
 	struct squeeze_stats *st;
 	uint64_t target_kib, above = 0, samples;
+	const char *cpu = getenv("MEM_SQUEEZE_CPU");
 	unsigned int killed = 0;
+	struct rusage ru;
 	int ready_fd = -1;
 	struct sigaction sa = { .sa_handler = on_signal };
 	const struct timespec poll = { .tv_nsec = 10000000L };
@@ -274,6 +279,15 @@ int main(int argc, char **argv)
 			above = v;
 		else
 			ready_fd = v;
+	}
+	if (cpu) {
+		cpu_set_t set;
+		int n = atoi(cpu);
+
+		CPU_ZERO(&set);
+		CPU_SET(n, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			die("MEM_SQUEEZE_CPU=%s: %s", cpu, strerror(errno));
 	}
 	target_kib = reserve_kib() + above;
 	st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE,
@@ -317,12 +331,16 @@ int main(int argc, char **argv)
 		killed++;
 	}
 	samples = atomic_load(&st->samples);
-	printf("mem-squeeze: target %llu KiB, hogs killed %u, MemFree KiB min %llu mean %llu, MiB held at most %llu\n",
+	if (getrusage(RUSAGE_CHILDREN, &ru))
+		die("getrusage: %s", strerror(errno));
+	printf("mem-squeeze: target %llu KiB, hogs killed %u, MemFree KiB min %llu mean %llu, MiB held at most %llu, hog CPU s %.2f\n",
 	       (unsigned long long)target_kib, killed,
 	       samples ? (unsigned long long)atomic_load(&st->free_min_kib) :
 	       0ULL,
 	       samples ? (unsigned long long)(atomic_load(&st->free_sum_kib) /
 					      samples) : 0ULL,
-	       (unsigned long long)(atomic_load(&st->held_max) * CHUNK >> 20));
+	       (unsigned long long)(atomic_load(&st->held_max) * CHUNK >> 20),
+	       ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	return 0;
 }

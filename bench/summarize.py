@@ -15,7 +15,8 @@ connections, one line per server, one panel per message size).
 The pressure cells (make bench QUICK=pressure, once per kernel): read
 DIR/pressure-KERNEL.csv (one row per run); summary.md gets a table per
 kernel, medians with min-max. The same for the squeeze cells
-(QUICK=squeeze, DIR/squeeze-KERNEL.csv).
+(QUICK=squeeze, DIR/squeeze-KERNEL.csv) and their control (QUICK=calm,
+DIR/calm-KERNEL.csv).
 
 DIR/summary.md has them all, the icount tables first; any run may be
 missing.
@@ -73,7 +74,7 @@ def main(out):
         parts.append(icount(out))
     if os.path.exists(os.path.join(out, "raw.csv")):
         parts.append(wall(out))
-    for kind in ("pressure", "squeeze"):
+    for kind in ("calm", "pressure", "squeeze"):
         for path in sorted(glob.glob(os.path.join(out, f"{kind}-*.csv"))):
             parts.append(pressure(path, kind))
     if not parts:
@@ -192,6 +193,13 @@ PRESSURE_COLS = [
 ]
 
 
+CALM_ABOUT = """\
+The pressure cells' streams and buffers (128 connections, 16 KiB
+messages, 64 slow readers, tcp_rmem and tcp_wmem "4096 16384 65536")
+with neither tcp_mem lowered nor a squeeze: what the other two tables
+are read against. Columns as in the pressure table.
+"""
+
 SQUEEZE_COLS = PRESSURE_COLS[:5] + [
     ("TCPTimeouts", "RTOs"), ("oom_kill", "OOM kills"),
     ("allocstall", "allocstall"), ("pageoutrun", "kswapd runs"),
@@ -204,11 +212,13 @@ SQUEEZE_COLS = PRESSURE_COLS[:5] + [
 def pressure(path, kind):
     """One kernel's pressure (or squeeze) cells, as markdown."""
     kernel = os.path.basename(path)[len(kind) + 1:-len(".csv")]
-    about, cols, title = ((PRESSURE_ABOUT, PRESSURE_COLS,
-                           "Under TCP memory pressure")
-                          if kind == "pressure" else
-                          (SQUEEZE_ABOUT, SQUEEZE_COLS,
-                           "Under a RAM squeeze"))
+    about, cols, title = {
+        "pressure": (PRESSURE_ABOUT, PRESSURE_COLS,
+                     "Under TCP memory pressure"),
+        "squeeze": (SQUEEZE_ABOUT, SQUEEZE_COLS, "Under a RAM squeeze"),
+        "calm": (CALM_ABOUT, PRESSURE_COLS,
+                 "The pressure cells' streams, unpressed (control)"),
+    }[kind]
     with open(path) as f:
         rows = list(csv.DictReader(f))
     servers = []

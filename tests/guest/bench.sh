@@ -37,16 +37,20 @@
 # page allocator's min and low watermarks (a hog the OOM killer takes,
 # restarted, when the kernel needs memory faster than the hog gives it
 # back). Rows "squeeze,...".
+# calm (wall, QUICK=calm): the same cells under neither, the control the
+# other two are read against. Rows "calm,...".
 # Usage: bench.sh QUICK   (1: a small matrix, for a smoke run; mem: only
 # the memory per idle connection and the profiled cell; matrix: only the
-# matrix; pressure, squeeze: only the pressure or the squeeze cells)
+# matrix; pressure, squeeze, calm: only the pressure, squeeze or control
+# cells)
 # Environment, from the kernel command line: bench_mode (wall, icount),
 # bench_reps and bench_dur (repetitions and seconds per run, if not the
 # mode's default), echo_sync_params and echo_async_params (more module
 # parameters for the in-kernel servers, e.g. "zerocopy=1"), bench_servers,
 # bench_sizes, bench_conns, bench_churn (clients of the churn cells, or
 # none), bench_cells (part of the matrix), bench_topo, bench_rfs,
-# bench_profile_conns, bench_profile_size.
+# bench_profile_conns, bench_profile_size, bench_squeeze_cpu (the vCPU
+# mem-squeeze runs on; by default the client's).
 . /tests/lib.sh
 
 PORT=9000
@@ -68,7 +72,7 @@ elif [ "$1" = 1 ]; then
 	SIZES="64 4096" CONNS="1 256" CHURN=64 REPS=1 WARM=1 DUR=2 IDLE=1000
 elif [ "$1" = mem ]; then
 	SIZES= CONNS= CHURN= REPS=0 WARM=1 DUR=2 IDLE=10000
-elif [ "$1" = pressure ] || [ "$1" = squeeze ]; then
+elif [ "$1" = pressure ] || [ "$1" = squeeze ] || [ "$1" = calm ]; then
 	REPS=3 WARM=2 DUR=20
 else
 	SIZES="64 512 4096" CONNS="1 16 256 1000" CHURN="1 64 256" REPS=3
@@ -83,6 +87,7 @@ fi
 [ -z "$bench_cells" ] || CELLS=$bench_cells
 PROFILE_CONNS=${bench_profile_conns:-256}
 PROFILE_SIZE=${bench_profile_size:-64}
+[ -z "$bench_squeeze_cpu" ] || export MEM_SQUEEZE_CPU=$bench_squeeze_cpu
 SERVERS="echo_sync echo_async peer-threads peer-epoll peer-epoll-mt peer-uring"
 SERVERS="$SERVERS peer-uring-mt"
 # icount also measures echo_async's design steps, each against the last:
@@ -90,7 +95,7 @@ SERVERS="$SERVERS peer-uring-mt"
 # (softirq=0), and the default, zero-copy and run to completion in softirq.
 # wall measures softirq=0 too: on loopback softirq runs on the sender's
 # CPU, so the default echoes on the client's vCPU, softirq=0 on vCPU 0.
-if [ "$1" = pressure ] || [ "$1" = squeeze ]; then
+if [ "$1" = pressure ] || [ "$1" = squeeze ] || [ "$1" = calm ]; then
 	# peer-epoll@65536 holds up to 64 KiB per connection outside TCP's
 	# accounting, where the others hold 4 KiB (peer-uring up to 8 x 4).
 	SERVERS="echo_async echo_async-task echo_async-nozc peer-epoll"
@@ -511,7 +516,7 @@ vmstat() {
 PRESSURE_EXT="TCPTimeouts TCPLossProbes TCPRcvQDrop PruneCalled TCPMemoryPressures TCPWinProbe TCPToZeroWindowAdv TCPZeroWindowDrop TCPBacklogDrop"
 SQUEEZE_VM="oom_kill allocstall compact_stall pageoutrun"
 # pressure_cell SERVER REP KIND: one run under KIND (pressure: tcp_mem
-# lowered; squeeze: mem-squeeze); its row: "KIND,rep,server,
+# lowered; squeeze: mem-squeeze; calm: neither); its row: "KIND,rep,server,
 # MiB echoed under pressure, errors, fewest echoes after, stalled,
 # drain max s, drains over 5 s, not drained, the TcpExt deltas
 # ($PRESSURE_EXT), echo_async's send_wait_{ack,probe,nomem} and
@@ -522,11 +527,11 @@ pressure_cell() {
 	local srv=$1 rep=$2 kind=$3 ext0 ext1 mb err after stalled dmax over5
 	local undr own vm0 vm1 fail sq
 	# What the window runs under, as echo-bench's last arguments.
-	if [ "$kind" = squeeze ]; then
-		set -- --squeeze
-	else
-		set -- --pressure "32 64 128"
-	fi
+	case $kind in
+	squeeze) set -- --squeeze ;;
+	pressure) set -- --pressure "32 64 128" ;;
+	*) set -- ;;
+	esac
 	start_server "$srv"
 	ext0=$(tcpext $PRESSURE_EXT)
 	vm0=$(vmstat $SQUEEZE_VM)
@@ -597,7 +602,7 @@ env_rows
 		for c in $(seq 0 $(($(nproc) - 1))); do
 			printf ',%s_irqs_cpu%s' $w $c; done; done)"
 echo "bench: guest uptime $(cut -d' ' -f1 /proc/uptime)s at start"
-if [ "$1" = pressure ] || [ "$1" = squeeze ]; then
+if [ "$1" = pressure ] || [ "$1" = squeeze ] || [ "$1" = calm ]; then
 	run_pressure "$1"
 	echo "bench: done"
 	exit 0

@@ -9,7 +9,8 @@
 # the benchmark and write bench/results/ (vm.sh bench; QUICK=1: small;
 # QUICK=mem: only memory per idle connection and the profile; QUICK=matrix:
 # only the matrix; QUICK=pressure, QUICK=squeeze: only the cells under TCP
-# memory pressure or under a RAM squeeze).
+# memory pressure or under a RAM squeeze; QUICK=calm: the same cells under
+# neither).
 #
 # The benchmark has two modes (MODE=):
 #   wall     (default) 2 vCPUs, wall-clock req/s under TCG: the matrix,
@@ -46,7 +47,8 @@
 # bench/results/nic), BENCH_RFS (wall: 0 leaves loopback's receive
 # processing on the sending CPU), BENCH_PROFILE_CONNS (connections of the
 # profiled cell, default 256), BENCH_PROFILE_SIZE (its message size,
-# default 64), BENCH_OUT (where results go, default
+# default 64), BENCH_SQUEEZE_CPU (the vCPU of QUICK=squeeze's memory hog;
+# by default the client's), BENCH_OUT (where results go, default
 # bench/results); VM_APPEND, more kernel parameters for the guest (any
 # mode), e.g. "clocksource=tsc tsc=reliable"; VM_CPU, QEMU's -cpu (default
 # max), e.g. "max,-cx16": without CMPXCHG16B the kernel's per-CPU
@@ -64,7 +66,7 @@ case $topo in
 loopback) ;;
 # tcp_mem, which the pressure cells lower, exists only in the initial
 # network namespace, and the NIC topology's client has one of its own.
-nic)	case ${QUICK:-0} in pressure | squeeze)
+nic)	case ${QUICK:-0} in pressure | squeeze | calm)
 		echo "vm.sh: QUICK=$QUICK is for TOPO=loopback" >&2; exit 2 ;;
 	esac ;;
 *) echo "vm.sh: TOPO=$topo: not loopback or nic" >&2; exit 2 ;;
@@ -78,7 +80,7 @@ wall) ;;
 # Its full run takes longer than the default timeout on a loaded host.
 icount)
 	timeout_s=${VM_TIMEOUT:-5400}
-	case ${QUICK:-0} in mem | pressure | squeeze)
+	case ${QUICK:-0} in mem | pressure | squeeze | calm)
 		echo "vm.sh: QUICK=$QUICK is for MODE=wall" >&2; exit 2 ;;
 	esac ;;
 *) echo "vm.sh: MODE=$bench_mode: not wall or icount" >&2; exit 2 ;;
@@ -385,7 +387,7 @@ bench() {
 	# variables, a quoted value whole (spaces and '=' included).
 	for p in ECHO_SYNC_PARAMS ECHO_ASYNC_PARAMS BENCH_SERVERS BENCH_SIZES \
 		BENCH_CONNS BENCH_CHURN BENCH_CELLS BENCH_RFS \
-		BENCH_PROFILE_CONNS BENCH_PROFILE_SIZE; do
+		BENCH_PROFILE_CONNS BENCH_PROFILE_SIZE BENCH_SQUEEZE_CPU; do
 		case ${!p:-} in
 		"") ;;
 		*\"*) echo "vm.sh: $p must not hold a double quote" >&2
@@ -410,7 +412,8 @@ bench() {
 		{ echo "vm: benchmark did not finish; see $serial"; return 1; }
 	mkdir -p "$out"
 	# The pressure or squeeze cells, one file per kernel; the rest is kept.
-	if [ "${QUICK:-0}" = pressure ] || [ "${QUICK:-0}" = squeeze ]; then
+	if [ "${QUICK:-0}" = pressure ] || [ "${QUICK:-0}" = squeeze ] ||
+	   [ "${QUICK:-0}" = calm ]; then
 		bench_rows "$serial" "$QUICK" >"$out/$QUICK-$kver.csv"
 		python3 "$top/bench/summarize.py" "$out"
 		return
