@@ -150,7 +150,12 @@ static int echo_async_conn_step(struct echo_async_conn *conn, size_t budget)
 		echo_async_conn_block(conn);
 		return KSRV_WAIT;
 	}
-	if (!desc.count)
+	/*
+	 * The budget spent: again if more is queued. A message of exactly
+	 * the softirq budget ends it with the queue empty, and handing that
+	 * to the task would wake it for nothing.
+	 */
+	if (!desc.count && !skb_queue_empty(&sk->sk_receive_queue))
 		return KSRV_AGAIN;
 	/* End of stream: all that was received is echoed. */
 	if ((READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) &&

@@ -396,6 +396,24 @@ t_fault_injection() {
 
 # ---- echo_async only ----
 
+# Messages of exactly the softirq budget (16 KiB), one in flight: each
+# arrives whole and is echoed whole from softirq, which ends the budget
+# with nothing left queued, and must not hand the connection to its task
+# (a wake-up per message for nothing: 401 of 400 before the fix).
+t_async_exact_budget() {
+	local n=400 handed
+	load echo_async
+	echo-bench -a 127.0.0.1 -p 8081 -c 1 -m rr -s 16384 -w 0 -t 120 \
+		--count $n >/tmp/out.budget 2>&1 ||
+		fail "echo-bench: $(cat /tmp/out.budget)"
+	grep -q ' errors=0 ' /tmp/out.budget || fail "$(cat /tmp/out.budget)"
+	handed=$(stat_of echo_async softirq_to_task)
+	echo "info: $n messages of 16 KiB, $handed handed to the task"
+	[ "$handed" -lt $((n / 4)) ] ||
+		fail "$handed of $n budget-sized echoes handed to the task"
+	unload echo_async
+}
+
 t_async_no_threads() {
 	load echo_async
 	[ "$(threads_named echo_async)" = 0 ] || fail "echo_async has threads"
@@ -1881,8 +1899,9 @@ for srv in "echo_sync 8080" "echo_async 8081"; do
 		run_test "$1.$t" "t_$t" "$1" "$2"
 	done
 done
-for t in no_threads 5000_conns slow_reader pressure resets unload_mixed \
-	 udp_sizes udp_flood udp_loop udp_port_in_use udp_unload_flood; do
+for t in no_threads exact_budget 5000_conns slow_reader pressure resets \
+	 unload_mixed udp_sizes udp_flood udp_loop udp_port_in_use \
+	 udp_unload_flood; do
 	run_test "echo_async.$t" "t_async_$t"
 done
 # echo_async's TCP data path, the default being zero-copy and run to
