@@ -40,10 +40,11 @@
  * before the connections are made (the run starts once its hog is full)
  * to the end of the measured window; --after S goes on for S seconds
  * more, every connection reading, and counts the connections that echoed
- * nothing in that time (stalled: an error); --drain S then stops sending and reads what is still due, for
- * at most S seconds, and reports how long the connections took: TCP's
- * window probes back off to minutes, and a connection whose server thinks
- * its window closed waits for the next one.
+ * nothing in that time (stalled: an error); --drain S then stops sending
+ * and reads what is still due, for at most S seconds, and reports how
+ * long the connections took: TCP's window probes back off to minutes, and
+ * a connection whose server thinks its window closed waits for the next
+ * one.
  *
  * Correctness first: message SEQ of connection ID starts with SEQ (64 bits,
  * little-endian), ID (32 bits) and MSGSIZE (32 bits), truncated if the

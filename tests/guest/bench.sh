@@ -55,6 +55,8 @@
 
 PORT=9000
 MODE=${bench_mode:-wall}
+# The pressure, squeeze and control cells share their streams: which one.
+case $1 in pressure | squeeze | calm) STREAM_KIND=$1 ;; *) STREAM_KIND= ;; esac
 if [ "$MODE" = icount ]; then
 	# mode:size:connections[:depth]. Stream: several messages in flight
 	# on one connection, reported in MB/s.
@@ -72,7 +74,7 @@ elif [ "$1" = 1 ]; then
 	SIZES="64 4096" CONNS="1 256" CHURN=64 REPS=1 WARM=1 DUR=2 IDLE=1000
 elif [ "$1" = mem ]; then
 	SIZES= CONNS= CHURN= REPS=0 WARM=1 DUR=2 IDLE=10000
-elif [ "$1" = pressure ] || [ "$1" = squeeze ] || [ "$1" = calm ]; then
+elif [ -n "$STREAM_KIND" ]; then
 	REPS=3 WARM=2 DUR=20
 else
 	SIZES="64 512 4096" CONNS="1 16 256 1000" CHURN="1 64 256" REPS=3
@@ -95,7 +97,7 @@ SERVERS="$SERVERS peer-uring-mt"
 # (softirq=0), and the default, zero-copy and run to completion in softirq.
 # wall measures softirq=0 too: on loopback softirq runs on the sender's
 # CPU, so the default echoes on the client's vCPU, softirq=0 on vCPU 0.
-if [ "$1" = pressure ] || [ "$1" = squeeze ] || [ "$1" = calm ]; then
+if [ -n "$STREAM_KIND" ]; then
 	# peer-epoll@65536 holds up to 64 KiB per connection outside TCP's
 	# accounting, where the others hold 4 KiB (peer-uring up to 8 x 4).
 	SERVERS="echo_async echo_async-task echo_async-nozc peer-epoll"
@@ -580,9 +582,9 @@ pressure_cell() {
 	stop_server "$srv"
 }
 
-# The pressure (or squeeze) cells: the buffers small, tcp_mem lowered
-# (or mem-squeeze run) by echo-bench for its measured window only; every
-# server REPS times, rotated.
+# The pressure, squeeze or control cells (KIND): the buffers small,
+# tcp_mem lowered or mem-squeeze run by echo-bench for its measured window
+# only (or neither); every server REPS times, rotated.
 run_pressure() {
 	local rep=0 kind=$1
 	echo "bench: $kind, $REPS x $NSERVERS servers, ${DUR}s each"
@@ -602,8 +604,8 @@ env_rows
 		for c in $(seq 0 $(($(nproc) - 1))); do
 			printf ',%s_irqs_cpu%s' $w $c; done; done)"
 echo "bench: guest uptime $(cut -d' ' -f1 /proc/uptime)s at start"
-if [ "$1" = pressure ] || [ "$1" = squeeze ] || [ "$1" = calm ]; then
-	run_pressure "$1"
+if [ -n "$STREAM_KIND" ]; then
+	run_pressure "$STREAM_KIND"
 	echo "bench: done"
 	exit 0
 fi

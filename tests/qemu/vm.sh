@@ -412,12 +412,11 @@ bench() {
 		{ echo "vm: benchmark did not finish; see $serial"; return 1; }
 	mkdir -p "$out"
 	# The pressure or squeeze cells, one file per kernel; the rest is kept.
-	if [ "${QUICK:-0}" = pressure ] || [ "${QUICK:-0}" = squeeze ] ||
-	   [ "${QUICK:-0}" = calm ]; then
+	case ${QUICK:-0} in pressure | squeeze | calm)
 		bench_rows "$serial" "$QUICK" >"$out/$QUICK-$kver.csv"
 		python3 "$top/bench/summarize.py" "$out"
-		return
-	fi
+		return ;;
+	esac
 	if [ "$bench_mode" = icount ]; then
 		bench_rows "$serial" icount >"$out/icount.csv"
 		[ "$topo" = loopback ] ||
