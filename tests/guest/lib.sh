@@ -142,14 +142,15 @@ dmesg_count_at_least() {
 }
 
 # net_drops: packets the backlog dropped (loopback delivers through it)
-# and TCP connections the stack aborted for want of memory or orphan room.
+# TCP connections the stack aborted for want of memory or orphan room, and
+# handshakes the listeners dropped (queue full).
 net_drops() {
 	local d=0 line
 	while read -r line; do
 		set -- $line
 		d=$((d + 0x$2))
 	done </proc/net/softnet_stat
-	echo "backlog drops $d, $(awk '/^TcpExt:/ { if (!n++) { for (i = 1; i <= NF; i++) k[i] = $i } else for (i = 1; i <= NF; i++) if (k[i] ~ /AbortOnMemory|AbortOnClose|AbortOnData/) printf "%s %s ", k[i], $i }' /proc/net/netstat)"
+	echo "backlog drops $d, $(awk '/^TcpExt:/ { if (!n++) { for (i = 1; i <= NF; i++) k[i] = $i } else for (i = 1; i <= NF; i++) if (k[i] ~ /AbortOnMemory|AbortOnClose|AbortOnData|ListenOverflows|ListenDrops|TCPReqQFullDrop/) printf "%s %s ", k[i], $i }' /proc/net/netstat)"
 }
 
 # stat_of MODULE KEY: a counter from the module's /proc/net file, summed
