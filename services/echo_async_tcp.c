@@ -38,7 +38,16 @@
 
 #include "echo_async.h"
 
-/* Bytes one run of a connection's task echoes before it lets others run. */
+/*
+ * Budgets count whole skbs: the skb that crosses one is echoed to its end.
+ * Split, its rest went to the task: since 6.5 a window is most of the
+ * receive buffer, and a sender's skbs (half the window at most) often
+ * exceed the softirq budget, so each one woke the task. An skb holds at
+ * most what the sender's GSO size and the receive queue's coalescing
+ * allow.
+ *
+ * Bytes one run of a connection's task echoes before it lets others run.
+ */
 #define ECHO_ASYNC_RUN_BUDGET	(64 * 1024)
 /*
  * Bytes one sk_data_ready call echoes in softirq; more is left to the
@@ -63,7 +72,6 @@ static int echo_async_echo_skb(read_descriptor_t *desc, struct sk_buff *skb,
 
 	if (!desc->count)
 		return 0;	/* budget spent, or a send came back short */
-	len = min(len, desc->count);
 	ret = ksrv_tcp_send_skb(sk, skb, offset, len, echo_async_zerocopy);
 	if (ret < 0) {
 		desc->error = ret;
@@ -73,7 +81,7 @@ static int echo_async_echo_skb(read_descriptor_t *desc, struct sk_buff *skb,
 		desc->error = -EAGAIN;
 		desc->count = 0;
 	} else {
-		desc->count -= ret;
+		desc->count -= min_t(size_t, ret, desc->count);
 	}
 	return ret;
 }
