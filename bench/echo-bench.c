@@ -1431,8 +1431,8 @@ int main(int argc, char **argv)
 		die("pthread_cond_init failed");
 	/*
 	 * Slow accept loops and SYN retransmits: allow for them, boundedly.
-	 * 10 s covers a SYN lost twice (retransmitted after 1 s, then 2 s
-	 * more, then 4 s): a debug guest under TCG once needed more than 5.
+	 * 10 s covers a SYN lost three times (sent again 1, 3 and 7 s after
+	 * the first): a debug guest under TCG once needed more than 5.
 	 */
 	connect_deadline = now_ns() + 10 * NS + opt.conns * (NS / 500);
 	err = pthread_barrier_init(&barrier, NULL, opt.threads + 1);

@@ -38,22 +38,22 @@
 
 #include "echo_async.h"
 
-/*
- * Budgets count whole skbs: the skb that crosses one is echoed to its end.
- * Split, its rest went to the task: since 6.5 a window is most of the
- * receive buffer, and a sender's skbs (half the window at most) often
- * exceed the softirq budget, so each one woke the task. An skb holds at
- * most what the sender's GSO size and the receive queue's coalescing
- * allow.
- *
- * Bytes one run of a connection's task echoes before it lets others run.
- */
+/* Bytes one run of a connection's task echoes before it lets others run. */
 #define ECHO_ASYNC_RUN_BUDGET	(64 * 1024)
 /*
  * Bytes one sk_data_ready call echoes in softirq; more is left to the
  * task, so that one busy connection cannot hold a CPU's softirq.
  */
 #define ECHO_ASYNC_SOFTIRQ_BUDGET (16 * 1024)
+/*
+ * A budget ends at an skb's end: the skb that crosses it is echoed whole
+ * if it holds no more than this, rather than partly from softirq and the
+ * rest from a task woken for it. From 6.6 a window is most of the
+ * receive buffer, and a sender's skbs (half a window at most) often
+ * exceed the softirq budget. Longer skbs (coalesced in the receive queue,
+ * built by GRO) are cut at the budget.
+ */
+#define ECHO_ASYNC_WHOLE_SKB	(64 * 1024)
 /* Bytes read at once with recvmsg to get past urgent data. */
 #define ECHO_ASYNC_URGENT_CHUNK	256
 
@@ -72,6 +72,8 @@ static int echo_async_echo_skb(read_descriptor_t *desc, struct sk_buff *skb,
 
 	if (!desc->count)
 		return 0;	/* budget spent, or a send came back short */
+	if (len > desc->count && len > ECHO_ASYNC_WHOLE_SKB)
+		len = desc->count;
 	ret = ksrv_tcp_send_skb(sk, skb, offset, len, echo_async_zerocopy);
 	if (ret < 0) {
 		desc->error = ret;
@@ -113,7 +115,8 @@ static void echo_async_conn_block(struct echo_async_conn *conn)
 }
 
 /*
- * Echo what has been received, up to @budget bytes, and say what next.
+ * Echo what has been received, up to @budget bytes or the end of the skb
+ * that crosses it (ECHO_ASYNC_WHOLE_SKB), and say what next.
  * The socket is locked, by lock_sock() or, in softirq, by its spinlock.
  */
 static int echo_async_conn_step(struct echo_async_conn *conn, size_t budget)

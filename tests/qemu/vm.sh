@@ -35,7 +35,8 @@
 # default 2400; 3600 for test-debug and test-kcsan; 5400 for MODE=icount), VM_SMP (default 2; MODE=icount: 1),
 # VM_MEM (default 2G), SUITE_FILTER (run only tests whose name matches this extended regex), TEST_TIMEOUT
 # (seconds one test may take in the guest before it counts as hung), FUZZ_MSGS
-# (messages ctl.nlfuzz sends, default 100000; 50000 on the debug kernel);
+# (messages ctl.nlfuzz sends, default 100000; 20000 on the debug kernel,
+# 50000 on the KCSAN one);
 # for the benchmark also MODE, QUICK, REPS (repetitions per cell), DUR
 # (measured seconds per run), ECHO_SYNC_PARAMS and ECHO_ASYNC_PARAMS (more
 # module parameters for the in-kernel servers, e.g. "zerocopy=1": they
@@ -303,7 +304,7 @@ boot() {
 	# The debug kernel fuzzes at a fifth of the speed (about 200 messages
 	# a second against 1,000): 20,000 there take 2 minutes of CI's budget.
 	local fuzz=100000
-	[ "$mode" = test ] || fuzz=20000
+	case $mode in test-debug) fuzz=20000 ;; test-kcsan) fuzz=50000 ;; esac
 	append="$append fuzz_msgs=${FUZZ_MSGS:-$fuzz}"
 	# Every KASAN report, not only the first of the boot, and a log that
 	# keeps it: reports go only to the log (quiet), and a million fuzz
