@@ -1087,6 +1087,7 @@ static int results(struct worker *ws, const struct sample *s0,
 	double idle = -1, segs = -1;
 	static const double pcts[4] = { 50, 90, 99, 99.9 };
 	char extra[64] = "", pidcol[32] = "";
+	bool ran = !atomic_load(&failed);
 
 	for (unsigned int t = 0; t < opt.threads; t++) {
 		struct worker *w = &ws[t];
@@ -1117,7 +1118,7 @@ static int results(struct worker *ws, const struct sample *s0,
 		}
 	}
 	/* No run, nothing to judge after it: connecting's error is the one. */
-	if (opt.after && !atomic_load(&failed)) {
+	if (opt.after && ran) {
 		printf("echo-bench: after: %.0fs more, every connection "
 		       "reading: fewest echoes %" PRIu64 ", stalled %" PRIu64
 		       "\n", opt.after, amin == UINT64_MAX ? 0 : amin, stalled);
@@ -1126,7 +1127,7 @@ static int results(struct worker *ws, const struct sample *s0,
 			       "%.0fs after the window", stalled, opt.after);
 		errors += stalled;
 	}
-	if (opt.drain && !atomic_load(&failed))
+	if (opt.drain && ran)
 		printf("echo-bench: drain: all back in %.1fs at most; over 5s "
 		       "%" PRIu64 "; not back in %.0fs %" PRIu64 "\n",
 		       dmax / 1e9, over5, opt.drain, undrained);
