@@ -190,6 +190,7 @@ PRESSURE_COLS = [
     ("TCPTimeouts", "RTOs"), ("TCPRcvQDrop", "RcvQDrop"),
     ("TCPWinProbe", "window probes"), ("send_wait_ack", "wait ack"),
     ("send_wait_probe", "wait probe"), ("send_wait_nomem", "wait nomem"),
+    ("held", "held"),
 ]
 
 

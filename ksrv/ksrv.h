@@ -354,6 +354,9 @@ enum ksrv_show {
  *	disarms the watch and cancels the task, once, by whoever tears @conn
  *	down: when that is ksrv_service_stop(), @ready may be running
  *	meanwhile, so @disarm must be safe against it (take the socket lock)
+ * @release: task services, optional: free what the service still holds
+ *	for @conn, once nothing runs for it, just before its socket is
+ *	released (process context; the socket's softirq may still run)
  * @datagram: UDP, optional: one datagram received
  * @stat_names: names of the service's own counters, shown after the core's
  *	in /proc/net/<name>; counted with ksrv_count()
@@ -370,6 +373,7 @@ struct ksrv_ops {
 	void (*arm)(struct ksrv_conn *conn);
 	int (*ready)(struct ksrv_conn *conn);
 	void (*disarm)(struct ksrv_conn *conn);
+	void (*release)(struct ksrv_conn *conn);
 	void (*datagram)(struct ksrv_service *srv, struct ksrv_dgram *dg);
 	const char * const *stat_names;
 	const enum ksrv_show *stat_show;
@@ -411,6 +415,17 @@ static inline void ksrv_conn_set_interest(struct ksrv_conn *conn,
 					  __poll_t interest)
 {
 	ksrv_watch_set_interest(&conn->watch, interest);
+}
+
+/**
+ * ksrv_conn_interest() - what socket readiness wakes @conn now
+ * @conn: a task service's connection
+ *
+ * Return: what ksrv_conn_set_interest() last set; from any context.
+ */
+static inline __poll_t ksrv_conn_interest(const struct ksrv_conn *conn)
+{
+	return READ_ONCE(conn->watch.interest);
 }
 
 /*

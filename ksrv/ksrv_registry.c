@@ -198,8 +198,10 @@ EXPORT_SYMBOL_GPL(ksrv_registry_close);
  * ksrv_conn_put() - drop a reference to a connection
  * @conn: the connection
  *
- * The last reference releases the socket (resetting the connection if its
- * network namespace is going away) and frees the connection. Its
+ * The last reference lets the service free what it holds for the
+ * connection (&ksrv_ops.release), releases the socket (resetting the
+ * connection if its network namespace is going away) and frees the
+ * connection. Its
  * owner drops its reference once it has torn the connection down; an idle
  * sweep or a shutdown in progress may hold one more for a while.
  */
@@ -207,6 +209,8 @@ void ksrv_conn_put(struct ksrv_conn *conn)
 {
 	if (!refcount_dec_and_test(&conn->ref))
 		return;
+	if (conn->srv->ops->release)
+		conn->srv->ops->release(conn);
 	/*
 	 * Kernel sockets hold no reference on their namespace: when it is
 	 * going, reset rather than leave an orphan in FIN_WAIT behind it.

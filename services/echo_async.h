@@ -12,8 +12,8 @@
 /*
  * echo_async's own counters, after ksrv's in /proc/net/echo_async: bytes
  * on every listener (TCP's stream, UDP's payloads), then TCP's (short
- * sends by what they wait for, softirq's hand-overs to the task), then
- * UDP's.
+ * sends by what they wait for, softirq's hand-overs to the task, data held
+ * out of a receive queue under memory pressure), then UDP's.
  */
 enum echo_async_stat {
 	ECHO_ASYNC_BYTES_IN,
@@ -22,6 +22,7 @@ enum echo_async_stat {
 	ECHO_ASYNC_SEND_WAIT_PROBE,
 	ECHO_ASYNC_SEND_WAIT_NOMEM,
 	ECHO_ASYNC_SOFTIRQ_TO_TASK,
+	ECHO_ASYNC_HELD,
 	ECHO_ASYNC_DGRAMS_OUT,
 	ECHO_ASYNC_DGRAMS_DROPPED,
 	ECHO_ASYNC_DGRAMS_BAD_PORT,
@@ -33,13 +34,18 @@ enum echo_async_stat {
  * struct echo_async_conn - one client connection
  * @base: what ksrv knows of it: its socket, task and watch
  * @data_ready: the socket's own sk_data_ready, while ours is installed
- * @blocked: the send side was full: nothing more is read until the watch
- *	reports room (socket lock)
+ * @held: under TCP memory pressure, the skb a send came back short on,
+ *	taken out of the receive queue and still charged to the socket;
+ *	the rest of it is echoed before anything queued (socket lock)
+ *
+ * Whether the send side is full (nothing more is read until the watch
+ * reports room) is the watch's interest: EPOLLOUT rather than EPOLLIN.
+ * At 256 bytes, a connection fills its slab object.
  */
 struct echo_async_conn {
 	struct ksrv_conn base;
 	void (*data_ready)(struct sock *sk);
-	bool blocked;
+	struct sk_buff *held;
 };
 
 extern bool echo_async_zerocopy;
@@ -48,5 +54,6 @@ extern bool echo_async_softirq;
 void echo_async_arm(struct ksrv_conn *base);
 int echo_async_ready(struct ksrv_conn *base);
 void echo_async_disarm(struct ksrv_conn *base);
+void echo_async_release(struct ksrv_conn *base);
 
 #endif /* ECHO_ASYNC_H */

@@ -10,6 +10,14 @@
  * the socket's receive queue, so a client that does not read is held back
  * by TCP's own window, and an idle connection holds nothing but its socket.
  *
+ * Under TCP memory pressure one skb may wait outside the queue instead
+ * (echo_async_hold()): past its hard limit TCP drops each segment that
+ * finds the receive queue non-empty, and takes one that finds it empty
+ * whatever the limit, so a server that leaves its unsent data queued gets
+ * a segment in only once that data is out. The skb taken out stays charged
+ * to the socket as received data, so TCP's window and its memory limits
+ * still count it, and is echoed before anything still queued.
+ *
  * Where the echo runs (echo_async_conn_step(), the same code either way):
  * - with softirq=1, in the socket's sk_data_ready callback, in softirq as
  *   the data arrives (run to completion: no task is woken for a request),
@@ -110,8 +118,124 @@ static const unsigned int echo_async_wait_stat[] = {
 /* Wait for room to send: the watch wakes the task on EPOLLOUT. */
 static void echo_async_conn_block(struct echo_async_conn *conn)
 {
-	conn->blocked = true;
 	ksrv_conn_set_interest(&conn->base, EPOLLOUT);
+}
+
+/* Whether the connection waits for room to send. */
+static bool echo_async_conn_blocked(struct echo_async_conn *conn)
+{
+	return ksrv_conn_interest(&conn->base) & EPOLLOUT;
+}
+
+/*
+ * Where the unsent rest of a held skb starts, in its control block: the
+ * skb is a clone of our own, no longer TCP's.
+ */
+struct echo_async_held_cb {
+	unsigned int off;
+};
+
+static struct echo_async_held_cb *echo_async_held_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct echo_async_held_cb) >
+		     sizeof_field(struct sk_buff, cb));
+	return (struct echo_async_held_cb *)skb->cb;
+}
+
+/*
+ * A send came back short: wait for what will make room, and say what
+ * next. Socket locked.
+ */
+static int echo_async_conn_wait(struct echo_async_conn *conn)
+{
+	struct sock *sk = conn->base.sock->sk;
+	enum ksrv_tcp_wait wait = ksrv_tcp_send_blocked(sk);
+
+	ksrv_count(conn->base.srv, echo_async_wait_stat[wait], 1);
+	/*
+	 * Under the socket lock, an ACK that makes room is processed after
+	 * this, so its wake-up passes the new interest.
+	 */
+	echo_async_conn_block(conn);
+	/* Only an empty socket gets no event: poll for memory. */
+	return wait == KSRV_TCP_WAIT_NOMEM ? KSRV_RETRY : KSRV_WAIT;
+}
+
+/*
+ * read_sock actor for echo_async_hold(): take the rest of the skb out of
+ * the receive queue, as a clone charged to the socket. Socket locked.
+ */
+static int echo_async_hold_skb(read_descriptor_t *desc, struct sk_buff *skb,
+			       unsigned int offset, size_t len)
+{
+	struct echo_async_conn *conn = desc->arg.data;
+	struct sock *sk = conn->base.sock->sk;
+	struct sk_buff *clone;
+
+	/* Up to an urgent mark, or longer than one send: leave it queued. */
+	if (!desc->count || offset + len != skb->len ||
+	    len > ECHO_ASYNC_WHOLE_SKB)
+		return 0;
+	clone = skb_clone(skb, sock_owned_by_user_nocheck(sk) ?
+			  sk->sk_allocation : GFP_ATOMIC);
+	if (!clone)
+		return 0;
+	/*
+	 * Charged before @skb is freed, so that the socket's memory is
+	 * never returned to TCP in between.
+	 */
+	skb_set_owner_r(clone, sk);
+	echo_async_held_cb(clone)->off = offset;
+	conn->held = clone;
+	desc->count = 0;
+	return len;
+}
+
+/*
+ * After a short send under TCP memory pressure, take the unsent rest of
+ * the skb at the head of the receive queue out of it, so that TCP may
+ * take the next segment (see the top of the file). Socket locked.
+ */
+static void echo_async_hold(struct echo_async_conn *conn)
+{
+	struct sock *sk = conn->base.sock->sk;
+	read_descriptor_t desc = { .arg.data = conn, .count = 1 };
+	int ret;
+
+	if (conn->held || !tcp_under_memory_pressure(sk))
+		return;
+	ret = tcp_read_sock(sk, &desc, echo_async_hold_skb);
+	if (ret > 0) {
+		ksrv_count(conn->base.srv, ECHO_ASYNC_BYTES_IN, ret);
+		ksrv_count(conn->base.srv, ECHO_ASYNC_HELD, 1);
+	}
+}
+
+/*
+ * Echo what echo_async_hold() took out of the queue: it comes before
+ * anything still queued. Socket locked.
+ * Return: 0 once it is all sent, -EAGAIN while some is left, or a
+ * negative errno.
+ */
+static int echo_async_send_held(struct echo_async_conn *conn)
+{
+	struct echo_async_held_cb *cb = echo_async_held_cb(conn->held);
+	struct sock *sk = conn->base.sock->sk;
+	unsigned int left = conn->held->len - cb->off;
+	int ret;
+
+	ret = ksrv_tcp_send_skb(sk, conn->held, cb->off, left,
+				echo_async_zerocopy);
+	if (ret < 0)
+		return ret;
+	ksrv_conn_touch(&conn->base);
+	ksrv_count(conn->base.srv, ECHO_ASYNC_BYTES_OUT, ret);
+	cb->off += ret;
+	if (ret < left)
+		return -EAGAIN;
+	consume_skb(conn->held);
+	conn->held = NULL;
+	return 0;
 }
 
 /*
@@ -125,6 +249,13 @@ static int echo_async_conn_step(struct echo_async_conn *conn, size_t budget)
 	read_descriptor_t desc = { .arg.data = sk, .count = budget };
 	int ret;
 
+	if (conn->held) {
+		ret = echo_async_send_held(conn);
+		if (ret == -EAGAIN)
+			return echo_async_conn_wait(conn);
+		if (ret < 0)
+			return ret;
+	}
 	ret = tcp_read_sock(sk, &desc, echo_async_echo_skb);
 	if (ret > 0) {
 		ksrv_conn_touch(&conn->base);
@@ -132,21 +263,11 @@ static int echo_async_conn_step(struct echo_async_conn *conn, size_t budget)
 		ksrv_count(conn->base.srv, ECHO_ASYNC_BYTES_OUT, ret);
 	}
 	if (desc.error == -EAGAIN) {
-		enum ksrv_tcp_wait wait = ksrv_tcp_send_blocked(sk);
-
-		ksrv_count(conn->base.srv, echo_async_wait_stat[wait], 1);
-		/*
-		 * Under the socket lock, an ACK that makes room is processed
-		 * after this, so its wake-up passes the new interest.
-		 */
-		echo_async_conn_block(conn);
-		/* Only an empty socket gets no event: poll for memory. */
-		return wait == KSRV_TCP_WAIT_NOMEM ? KSRV_RETRY : KSRV_WAIT;
+		echo_async_hold(conn);
+		return echo_async_conn_wait(conn);
 	}
-	if (conn->blocked) {
-		conn->blocked = false;
+	if (echo_async_conn_blocked(conn))
 		ksrv_conn_set_interest(&conn->base, EPOLLIN);
-	}
 	if (desc.error)
 		return desc.error;
 	if (ret < 0)
@@ -199,7 +320,7 @@ static void echo_async_data_ready(struct sock *sk)
 		goto out;
 	}
 	/* Blocked: the watch wakes the task when there is room. */
-	if (conn->blocked)
+	if (echo_async_conn_blocked(conn))
 		goto out;
 	/*
 	 * More to echo, no memory, urgent data, or a teardown: not here.
@@ -259,6 +380,26 @@ void echo_async_disarm(struct ksrv_conn *base)
 		sk->sk_user_data = NULL;
 	}
 	write_unlock_bh(&sk->sk_callback_lock);
+	release_sock(sk);
+}
+
+/**
+ * echo_async_release() - &ksrv_ops.release: free the data held, if any
+ * @base: the connection, on which nothing runs any more
+ *
+ * Held data is charged to the socket, whose receive softirq may still
+ * change the same accounting: under the socket lock.
+ */
+void echo_async_release(struct ksrv_conn *base)
+{
+	struct echo_async_conn *conn = (struct echo_async_conn *)base;
+	struct sock *sk = base->sock->sk;
+
+	if (!conn->held)
+		return;
+	lock_sock(sk);
+	kfree_skb(conn->held);
+	conn->held = NULL;
 	release_sock(sk);
 }
 

@@ -521,8 +521,8 @@ SQUEEZE_VM="oom_kill allocstall compact_stall pageoutrun"
 # lowered; squeeze: mem-squeeze; calm: neither); its row: "KIND,rep,server,
 # MiB echoed under pressure, errors, fewest echoes after, stalled,
 # drain max s, drains over 5 s, not drained, the TcpExt deltas
-# ($PRESSURE_EXT), echo_async's send_wait_{ack,probe,nomem} and
-# softirq_to_task, the vmstat deltas ($SQUEEZE_VM), the kernel's
+# ($PRESSURE_EXT), echo_async's send_wait_{ack,probe,nomem},
+# softirq_to_task and held, the vmstat deltas ($SQUEEZE_VM), the kernel's
 # "page allocation failure" reports (rate-limited by the kernel), and
 # mem-squeeze's hogs killed and least MemFree (KiB)".
 pressure_cell() {
@@ -552,10 +552,11 @@ pressure_cell() {
 	dmesg | grep -m 3 'invoked oom-killer' | sed "s/^[^]]*] /bench: $kind $srv: /"
 	sq=$(sed -n 's/^mem-squeeze: .*hogs killed \([0-9]*\), MemFree KiB min \([0-9]*\).*/\1 \2/p' \
 		/tmp/bench.out)
-	own="- - - -"
+	own="- - - - -"
 	case $srv in echo_async*)
 		own=$(for k in send_wait_ack send_wait_probe send_wait_nomem \
-			softirq_to_task; do stat_of echo_async $k; done | xargs)
+			softirq_to_task held; do stat_of echo_async $k; done |
+			xargs)
 	esac
 	mb=$(sed -n 's/.* MB\/s=\([0-9.]*\) .*/\1/p' /tmp/bench.out)
 	err=$(sed -n 's/.* errors=\([0-9]*\) .*/\1/p' /tmp/bench.out)
@@ -588,7 +589,7 @@ pressure_cell() {
 run_pressure() {
 	local rep=0 kind=$1
 	echo "bench: $kind, $REPS x $NSERVERS servers, ${DUR}s each"
-	echo "$kind,rep,server,mib,errors,fewest_after,stalled,drain_max_s,drain_over_5s,undrained,$(echo $PRESSURE_EXT | tr ' ' ,),send_wait_ack,send_wait_probe,send_wait_nomem,softirq_to_task,$(echo $SQUEEZE_VM | tr ' ' ,),alloc_failures,hogs_killed,memfree_min_kib"
+	echo "$kind,rep,server,mib,errors,fewest_after,stalled,drain_max_s,drain_over_5s,undrained,$(echo $PRESSURE_EXT | tr ' ' ,),send_wait_ack,send_wait_probe,send_wait_nomem,softirq_to_task,held,$(echo $SQUEEZE_VM | tr ' ' ,),alloc_failures,hogs_killed,memfree_min_kib"
 	sysctl -qw net.ipv4.tcp_no_metrics_save=1
 	sysctl -qw net.ipv4.tcp_rmem="4096 16384 65536"
 	sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"

@@ -238,7 +238,7 @@ t_stats() {
 	# A block per listener: the core's counters for its protocol, then
 	# the service's own for it (UDP's dgrams_* on UDP listeners only).
 	want="listener conns accepted refused over_budget idle_closed errors bytes_in bytes_out "
-	[ "$1" = echo_async ] && want="${want}send_wait_ack send_wait_probe send_wait_nomem softirq_to_task listener dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr "
+	[ "$1" = echo_async ] && want="${want}send_wait_ack send_wait_probe send_wait_nomem softirq_to_task held listener dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr "
 	[ "$(cut -d' ' -f1 "/proc/net/$1" | tr '\n' ' ')" = "$want" ] ||
 		fail "format of /proc/net/$1: $(cat "/proc/net/$1")"
 	grep -qE "^listener [0-9]+ tcp \[::\]:$2$" "/proc/net/$1" ||
@@ -505,31 +505,57 @@ t_async_slow_reader() {
 # s for TCP's backed-off window probe, as the benchmark's cells show). How long the last echoes take to come back once
 # the clients only read (a server that believes the window closed waits
 # for TCP's backed-off probe) is a figure, reported with the counters.
+# tcp_limits_restore: put back the TCP limits saved in TCP_LIMITS, on the
+# test's way out, failed or not.
+tcp_limits_restore() {
+	local k
+	for k in tcp_mem tcp_rmem tcp_wmem; do
+		sysctl -qw "net.ipv4.$k=$(echo "$TCP_LIMITS" |
+			sed -n "s/^$k //p")"
+	done
+}
+
 t_async_pressure() {
-	local rmem wmem rc=0 drops
+	local rc=0 drops held
 	load echo_async
 	drops=$(net_drops)
-	rmem=$(cat /proc/sys/net/ipv4/tcp_rmem)
-	wmem=$(cat /proc/sys/net/ipv4/tcp_wmem)
+	TCP_LIMITS=$(for k in tcp_mem tcp_rmem tcp_wmem; do
+		echo "$k $(cat /proc/sys/net/ipv4/$k)"; done)
+	trap tcp_limits_restore EXIT
 	sysctl -qw net.ipv4.tcp_rmem="4096 16384 65536"
 	sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
 	echo-bench -a 127.0.0.1 -p 8081 -c 64 -m stream -s 16384 -w 1 -t 10 \
 		--slow 32 --pressure "32 64 128" --after 30 --drain 60 \
 		>/tmp/out.pressure 2>&1 || rc=$?
-	sysctl -qw net.ipv4.tcp_rmem="$rmem"
-	sysctl -qw net.ipv4.tcp_wmem="$wmem"
 	[ $rc = 0 ] && grep -q ' errors=0 ' /tmp/out.pressure ||
 		fail "under pressure (before: $drops; after: $(net_drops)): $(cat /tmp/out.pressure)"
 	sed -n 's/^echo-bench: \(after\|drain\): /info: \1: /p' \
 		/tmp/out.pressure
+	held=$(stat_of echo_async held)
 	echo "info: $(grep -o 'MB/s=[0-9.]*' /tmp/out.pressure) under" \
 		"pressure; short sends waiting for an ACK" \
 		"$(stat_of echo_async send_wait_ack), the window probe" \
 		"$(stat_of echo_async send_wait_probe), memory" \
 		"$(stat_of echo_async send_wait_nomem); softirq to task" \
-		"$(stat_of echo_async softirq_to_task)"
+		"$(stat_of echo_async softirq_to_task); held out of the" \
+		"receive queue $held"
+	# Past TCP's hard limit a segment gets in only to an empty receive
+	# queue: what a short send left over waits outside it.
+	[ "$held" -gt 0 ] ||
+		fail "under pressure no unsent data waited outside a receive queue"
 	expect_stat echo_async errors 0
+	# Unloaded under pressure, streams going: data held out of a receive
+	# queue is freed with its connection (left charged to its socket, it
+	# would warn when the socket is destroyed).
+	hold_start busy 8081 -c 32 -b
+	wait_for_file /tmp/out.busy.ready 300
+	sysctl -qw net.ipv4.tcp_mem="32 64 128"
+	sleep 3
+	echo "info: held out of the receive queue before the unload:" \
+		"$(($(stat_of echo_async held) - held)) times"
 	unload echo_async
+	tcp_limits_restore
+	hold_wait busy 32
 }
 
 t_async_resets() {
@@ -603,7 +629,7 @@ t_async_udp_sizes() {
 	# Each listener shows the counters of its protocol only, in
 	# /proc/net and in the dump.
 	[ "$(block_keys echo_async tcp)" = \
-	  "conns accepted refused over_budget idle_closed errors bytes_in bytes_out send_wait_ack send_wait_probe send_wait_nomem softirq_to_task" ] ||
+	  "conns accepted refused over_budget idle_closed errors bytes_in bytes_out send_wait_ack send_wait_probe send_wait_nomem softirq_to_task held" ] ||
 		fail "TCP listener's counters: $(cat /proc/net/echo_async)"
 	[ "$(block_keys echo_async udp)" = \
 	  "dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr" ] ||
@@ -616,7 +642,7 @@ t_async_udp_sizes() {
 		 "refused", "over_budget", "idle_closed"] == keys))' \
 		/tmp/out.list
 	jq_ok '[.[] | .stats | keys_unsorted | join(" ")] ==
-		["accepted refused over_budget idle_closed errors bytes_in bytes_out send_wait_ack send_wait_probe send_wait_nomem softirq_to_task",
+		["accepted refused over_budget idle_closed errors bytes_in bytes_out send_wait_ack send_wait_probe send_wait_nomem softirq_to_task held",
 		 "dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr"]' \
 		/tmp/out.list
 	unload echo_async
@@ -821,7 +847,7 @@ t_ctl_runtime() {
 	# The JSON and each listener's block in /proc/net say the same, and
 	# have the same counters: the TCP ones, or the UDP ones.
 	for i in 0 1 2; do
-		keys="accepted refused over_budget idle_closed errors bytes_in bytes_out send_wait_ack send_wait_probe send_wait_nomem softirq_to_task"
+		keys="accepted refused over_budget idle_closed errors bytes_in bytes_out send_wait_ack send_wait_probe send_wait_nomem softirq_to_task held"
 		[ $i = 2 ] && keys="dgrams_in errors bytes_in bytes_out dgrams_out dgrams_dropped dgrams_bad_port dgrams_bad_addr"
 		[ "$(jq -r ".[$i].stats | keys_unsorted | join(\" \")" \
 		     /tmp/out.list)" = "$keys" ] ||

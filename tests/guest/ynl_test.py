@@ -55,7 +55,7 @@ OWN_STATS = {
     ('echo_sync', 'tcp'): ['bytes_in', 'bytes_out'],
     ('echo_async', 'tcp'): ['bytes_in', 'bytes_out', 'send_wait_ack',
                             'send_wait_probe', 'send_wait_nomem',
-                            'softirq_to_task'],
+                            'softirq_to_task', 'held'],
     ('echo_async', 'udp'): ['bytes_in', 'bytes_out', 'dgrams_out',
                             'dgrams_dropped', 'dgrams_bad_port',
                             'dgrams_bad_addr'],
@@ -550,7 +550,7 @@ def listener_add_each(fam):
             tcp(10000, 1)[:6], [('dgrams_in', 2), ('errors', 0),
                                 ('bytes_in', 30)]]
 
-    # echo_async's send_wait_* and softirq_to_task depend on timing: the
+    # echo_async's send_wait_*, softirq_to_task and held depend on timing: the
     # names are checked above, the values of the rest here.
     def counted(lst, w):
         names = [n for n, _ in w]
