@@ -354,9 +354,10 @@ enum ksrv_show {
  *	disarms the watch and cancels the task, once, by whoever tears @conn
  *	down: when that is ksrv_service_stop(), @ready may be running
  *	meanwhile, so @disarm must be safe against it (take the socket lock)
- * @release: task services, optional: free what the service still holds
- *	for @conn, once nothing runs for it, just before its socket is
- *	released (process context; the socket's softirq may still run)
+ * @release: optional: free what the service still holds for @conn, once
+ *	nothing of the service runs for it, just before its socket is
+ *	released; may sleep, called with the socket unlocked (its receive
+ *	softirq may still run: take the socket lock)
  * @datagram: UDP, optional: one datagram received
  * @stat_names: names of the service's own counters, shown after the core's
  *	in /proc/net/<name>; counted with ksrv_count()

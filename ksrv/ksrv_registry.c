@@ -201,12 +201,13 @@ EXPORT_SYMBOL_GPL(ksrv_registry_close);
  * The last reference lets the service free what it holds for the
  * connection (&ksrv_ops.release), releases the socket (resetting the
  * connection if its network namespace is going away) and frees the
- * connection. Its
- * owner drops its reference once it has torn the connection down; an idle
- * sweep or a shutdown in progress may hold one more for a while.
+ * connection. Its owner drops its reference once it has torn the
+ * connection down; an idle sweep or a shutdown in progress may hold one
+ * more for a while. Process context: both may sleep.
  */
 void ksrv_conn_put(struct ksrv_conn *conn)
 {
+	might_sleep();
 	if (!refcount_dec_and_test(&conn->ref))
 		return;
 	if (conn->srv->ops->release)

@@ -173,8 +173,7 @@ static int echo_async_hold_skb(read_descriptor_t *desc, struct sk_buff *skb,
 	struct sk_buff *clone;
 
 	/* Up to an urgent mark, or longer than one send: leave it queued. */
-	if (!desc->count || offset + len != skb->len ||
-	    len > ECHO_ASYNC_WHOLE_SKB)
+	if (offset + len != skb->len || len > ECHO_ASYNC_WHOLE_SKB)
 		return 0;
 	clone = skb_clone(skb, sock_owned_by_user_nocheck(sk) ?
 			  sk->sk_allocation : GFP_ATOMIC);
@@ -204,11 +203,10 @@ static void echo_async_hold(struct echo_async_conn *conn)
 
 	if (conn->held || !tcp_under_memory_pressure(sk))
 		return;
+	/* Its bytes count in and out as they are echoed, as the rest do. */
 	ret = tcp_read_sock(sk, &desc, echo_async_hold_skb);
-	if (ret > 0) {
-		ksrv_count(conn->base.srv, ECHO_ASYNC_BYTES_IN, ret);
+	if (ret > 0)
 		ksrv_count(conn->base.srv, ECHO_ASYNC_HELD, 1);
-	}
 }
 
 /*
@@ -229,9 +227,10 @@ static int echo_async_send_held(struct echo_async_conn *conn)
 	if (ret < 0)
 		return ret;
 	ksrv_conn_touch(&conn->base);
+	ksrv_count(conn->base.srv, ECHO_ASYNC_BYTES_IN, ret);
 	ksrv_count(conn->base.srv, ECHO_ASYNC_BYTES_OUT, ret);
 	cb->off += ret;
-	if (ret < left)
+	if ((unsigned int)ret < left)
 		return -EAGAIN;
 	consume_skb(conn->held);
 	conn->held = NULL;
@@ -388,7 +387,10 @@ void echo_async_disarm(struct ksrv_conn *base)
  * @base: the connection, on which nothing runs any more
  *
  * Held data is charged to the socket, whose receive softirq may still
- * change the same accounting: under the socket lock.
+ * change the same accounting: under the socket lock. It was received and
+ * never echoed: the close that follows resets the connection, as TCP does
+ * for a socket closed with data unread (RFC 2525, 2.17), where a FIN would
+ * tell the peer its stream came back whole.
  */
 void echo_async_release(struct ksrv_conn *base)
 {
@@ -401,6 +403,7 @@ void echo_async_release(struct ksrv_conn *base)
 	kfree_skb(conn->held);
 	conn->held = NULL;
 	release_sock(sk);
+	sock_no_linger(sk);
 }
 
 /*

@@ -496,15 +496,6 @@ t_async_slow_reader() {
 	unload echo_async
 }
 
-# TCP memory pressure, after issue 24's report at a smaller scale: 64
-# connections stream byte-checked 16 KiB messages, 32 of them reading one
-# second in four, with small socket buffers and tcp_mem far below what
-# they want for 10 s. Every byte comes back right, and once the pressure
-# is over every connection echoes again within 30 s (echo-bench --after:
-# a stall is an error; on 6.12 a connection of any server may wait 10-15
-# s for TCP's backed-off window probe, as the benchmark's cells show). How long the last echoes take to come back once
-# the clients only read (a server that believes the window closed waits
-# for TCP's backed-off probe) is a figure, reported with the counters.
 # tcp_limits_restore: put back the TCP limits saved in TCP_LIMITS, on the
 # test's way out, failed or not.
 tcp_limits_restore() {
@@ -515,6 +506,18 @@ tcp_limits_restore() {
 	done
 }
 
+# TCP memory pressure, after issue 24's report at a smaller scale: 64
+# connections stream byte-checked 16 KiB messages, 32 of them reading one
+# second in four, with small socket buffers and tcp_mem far below what
+# they want for 10 s. Every byte comes back right, short sends' rests
+# waited outside the receive queue (held), and once the pressure is over
+# every connection echoes again within 30 s (echo-bench --after: a stall
+# is an error; on 6.12 a connection of any server may wait 10-15 s for
+# TCP's backed-off window probe, as the benchmark's cells show). How long
+# the last echoes take to come back once the clients only read (a server
+# that believes the window closed waits for TCP's backed-off probe) is a
+# figure, reported with the counters. Then an unload under pressure, with
+# streams going and data held.
 t_async_pressure() {
 	local rc=0 drops held
 	load echo_async
@@ -551,8 +554,10 @@ t_async_pressure() {
 	wait_for_file /tmp/out.busy.ready 300
 	sysctl -qw net.ipv4.tcp_mem="32 64 128"
 	sleep 3
+	held=$(($(stat_of echo_async held) - held))
 	echo "info: held out of the receive queue before the unload:" \
-		"$(($(stat_of echo_async held) - held)) times"
+		"$held times"
+	[ "$held" -gt 0 ] || fail "no data held in the 3 s before the unload"
 	unload echo_async
 	tcp_limits_restore
 	hold_wait busy 32
