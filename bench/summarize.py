@@ -77,9 +77,15 @@ def main(out):
     for kind in ("calm", "pressure", "squeeze"):
         for path in sorted(glob.glob(os.path.join(out, f"{kind}-*.csv"))):
             parts.append(pressure(path, kind))
+    if not parts and os.path.exists(os.path.join(out, "profile.csv")):
+        # A profile alone (QUICK=mem through the NIC, which measures no
+        # idle memory).
+        f = io.StringIO()
+        write_profile(out, f)
+        parts.append(f.getvalue().lstrip("\n"))
     if not parts:
-        sys.exit(f"summarize.py: no icount.csv, raw.csv, pressure-*.csv or "
-                 f"squeeze-*.csv in {out}")
+        sys.exit(f"summarize.py: no icount.csv, raw.csv, profile.csv, "
+                 f"pressure-*.csv or squeeze-*.csv in {out}")
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write("# Benchmark summary\n\n" + "\n".join(parts))
 

@@ -373,11 +373,20 @@ cpu_idle() {
 				 printf "%d %d ", $5 + $6, t }' /proc/stat
 }
 
+# perf_ctl CMD: tell the perf record started by profile_cell to enable
+# or disable its events, and wait until it has.
+perf_ctl() {
+	timeout 60 sh -c "echo $1 >/tmp/perf.ctl && read -r a </tmp/perf.ack &&
+		[ \"\$a\" = ack ]"
+}
+
 # One cell profiled (64 bytes, 256 connections unless bench_profile_conns
 # says otherwise): where the CPU goes (user, system, softirq, idle;
 # context switches per request) over 2 s, then a perf profile (cpu-clock
 # sampling, all CPUs, kernel and user) over 3 s, all inside the measured
-# 12 s (perf takes a few seconds to start here).
+# 12 s. perf is started before the client with its events off and turned
+# on through a FIFO: started during the run, it read the kernel's symbols
+# under TCG for longer than the run lasted (4 KiB x 1000 through the NIC).
 # Under icount the guest's clock counts instructions, so cpu-clock samples
 # where the instructions go.
 # Rows: "prof,server,req_per_s,ctxt_per_req,user%,sys%,softirq%,idle%,
@@ -385,12 +394,19 @@ cpu_idle() {
 # server's, 1 the client's) and
 # "perf,server,<a line of perf report>", "callgraph,server,<a line>".
 profile_cell() {
-	local srv=$1 bench pin= c0 c1 i0 i1
+	local srv=$1 bench pin= perf c0 c1 i0 i1
 	start_server "$srv"
 	if [ "$srv" = echo_sync ] && [ "$MODE" = wall ]; then
 		pin_sync_threads 1 &
 		pin=$!
 	fi
+	rm -f /tmp/perf.ctl /tmp/perf.ack /tmp/perf.data
+	mkfifo /tmp/perf.ctl /tmp/perf.ack
+	perf record -a -g -F 499 -e cpu-clock -D -1 -o /tmp/perf.data \
+		--control fifo:/tmp/perf.ctl,/tmp/perf.ack -- sleep 600 \
+		>/dev/null 2>&1 &
+	perf=$!
+	perf_ctl disable || echo "bench: perf did not start for $srv"
 	$CLIENT_CPU echo-bench -a $ADDR -p $PORT -c "$PROFILE_CONNS" \
 		-m rr -s "$PROFILE_SIZE" -w 2 -t 12 >/tmp/bench.out 2>&1 &
 	bench=$!
@@ -398,8 +414,12 @@ profile_cell() {
 	c0=$(cpu_counters) i0=$(cpu_idle)
 	sleep 2
 	c1=$(cpu_counters) i1=$(cpu_idle)
-	perf record -a -g -F 499 -e cpu-clock -o /tmp/perf.data -- sleep 3 \
-		>/dev/null 2>&1 || echo "bench: perf record failed for $srv"
+	perf_ctl enable && sleep 3 && perf_ctl disable ||
+		echo "bench: perf failed for $srv"
+	kill -0 $bench 2>/dev/null ||
+		echo "bench: $srv's run ended before its perf profile did"
+	kill -INT $perf
+	wait $perf || true
 	wait $bench || echo "bench: $srv failed: $(cat /tmp/bench.out)"
 	[ -z "$pin" ] || wait "$pin"
 	echo "$c0 $c1 $(sed -n 's/.* req\/s=\([0-9.]*\) .*/\1/p' /tmp/bench.out)" |
@@ -428,8 +448,31 @@ profile_cell() {
 		-g caller,0.5,callee,function,percent \
 		2>/dev/null | grep -v '^#' | grep . | head -n 300 |
 		sed "s/^/callgraph,$srv,/"
+	# Each vCPU alone: on the NIC topology vCPU 0 is the server's side
+	# and 1 the client's, and a server can cost its client more.
+	for c in $(seq 0 $(($(nproc) - 1))); do
+		[ "$(nproc)" -gt 1 ] || break
+		echo "callgraph,$srv,vCPU $c alone (self time):"
+		perf report -i /tmp/perf.data --stdio --no-children --sort sym \
+			--cpu "$c" -g none --percent-limit 1 2>/dev/null |
+			grep -v '^#' | grep . | head -n 25 |
+			sed "s/^/callgraph,$srv,/"
+	done
 	rm -f /tmp/perf.data
 	stop_server "$srv"
+}
+
+# profile_cells WHAT SERVER...: the profiled cell for each server.
+profile_cells() {
+	local what=$1 srv
+	shift
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	echo "bench: profiling $PROFILE_SIZE bytes x $PROFILE_CONNS" \
+		"connections${what:+ $what}"
+	for srv in "$@"; do
+		profile_cell "$srv"
+	done
 }
 
 # What the guest is, for the results: its CPU's meltdown status says
@@ -613,13 +656,7 @@ fi
 if [ "$MODE" = icount ]; then
 	run_icount
 	if [ "$1" != matrix ]; then
-		echo 0 >/proc/sys/kernel/kptr_restrict
-		echo -1 >/proc/sys/kernel/perf_event_paranoid
-		echo "bench: profiling $PROFILE_SIZE bytes x $PROFILE_CONNS connections" \
-			"(instructions)"
-		for srv in echo_async peer-epoll peer-uring; do
-			profile_cell "$srv"
-		done
+		profile_cells "(instructions)" echo_async peer-epoll peer-uring
 	fi
 	echo "bench: guest uptime $(cut -d' ' -f1 /proc/uptime)s at the end"
 	echo "bench: done"
@@ -654,11 +691,6 @@ if [ "$1" != matrix ]; then
 		case $srv in echo_async-*) continue ;; esac
 		[ "$TOPO" = nic ] || measure_idle "$srv"
 	done
-	echo 0 >/proc/sys/kernel/kptr_restrict
-	echo -1 >/proc/sys/kernel/perf_event_paranoid
-	echo "bench: profiling $PROFILE_SIZE bytes x $PROFILE_CONNS connections"
-	for srv in echo_async echo_sync peer-epoll-mt peer-uring; do
-		profile_cell "$srv"
-	done
+	profile_cells "" echo_async echo_sync peer-epoll-mt peer-uring
 fi
 echo "bench: done"
