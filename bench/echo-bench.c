@@ -71,7 +71,9 @@
  * network namespace of its own, the initial namespace's, where the
  * server is, are added). On one CPU shared
  * by client and server (the icount benchmark) these two are what a request
- * costs the whole system.
+ * costs the whole system. Receives per request are this process's TCP
+ * recv() calls that returned data, per request: above 1, echoes came
+ * back in pieces, each a wake-up of the client.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -164,6 +166,7 @@ struct worker {
 	unsigned int nconns;
 	uint8_t *txbuf, *rxbuf;
 	uint64_t requests, bytes, errors, max_ns, lost;
+	uint64_t recvs;			/* TCP recv() calls that got data */
 	uint64_t pause_ns;		/* churn: the first slot's pause end */
 	uint64_t hist[NBUCKETS];
 };
@@ -609,8 +612,10 @@ static void conn_recv(struct worker *w, struct conn *c)
 		conn_fail(w, c);
 		return;
 	}
-	if (measured)
+	if (measured) {
 		w->bytes += n;
+		w->recvs++;
+	}
 	while (n) {
 		size_t k = opt.size - c->rx_pos;
 		long bad;
@@ -1071,20 +1076,21 @@ static void print_csv_header(void)
 	     "requests,req_per_s,mb_per_s,p50_us,p90_us,p99_us,p999_us,"
 	     "max_us,fair_min,fair_max,errors,server_cpu_us_per_req,"
 	     "client_cpu_us_per_req,server_pid_cpu_us_per_req,"
-	     "machine_cpu_us_per_req,ctxt_per_req,idle_pct,segs_per_req");
+	     "machine_cpu_us_per_req,ctxt_per_req,idle_pct,segs_per_req,"
+	     "recvs_per_req");
 }
 
 static int results(struct worker *ws, const struct sample *s0,
 		   const struct sample *s1)
 {
 	static uint64_t hist[NBUCKETS];
-	uint64_t req = 0, bytes = 0, errors = 0, max = 0, lost = 0;
+	uint64_t req = 0, bytes = 0, errors = 0, max = 0, lost = 0, recvs = 0;
 	uint64_t fmin = UINT64_MAX, fmax = 0, stalled = 0, amin = UINT64_MAX;
 	uint64_t dmax = 0, over5 = 0, undrained = 0;
 	/* The window as it was: --count may have ended it early. */
 	double secs = (t_end - t_warm) / 1e9, hz = sysconf(_SC_CLK_TCK);
 	double p[5], srv = -1, self = -1, pid = -1, all = -1, ctxt = -1;
-	double idle = -1, segs = -1;
+	double idle = -1, segs = -1, rpr = -1;
 	static const double pcts[4] = { 50, 90, 99, 99.9 };
 	char extra[64] = "", pidcol[32] = "";
 	bool ran = !atomic_load(&failed);
@@ -1094,6 +1100,7 @@ static int results(struct worker *ws, const struct sample *s0,
 
 		req += w->requests;
 		bytes += w->bytes;
+		recvs += w->recvs;
 		errors += w->errors;
 		lost += w->lost;
 		max = w->max_ns > max ? w->max_ns : max;
@@ -1154,6 +1161,9 @@ static int results(struct worker *ws, const struct sample *s0,
 			ctxt = (double)(s1->ctxt - s0->ctxt) / req;
 		if (s0->segs >= 0 && s1->segs >= 0)
 			segs = (double)(s1->segs - s0->segs) / req;
+		/* An echo that comes back in pieces wakes the client more. */
+		if (opt.mode != UDP)
+			rpr = (double)recvs / req;
 	}
 	if (s0->busy >= 0 && s1->busy >= 0 &&
 	    s1->busy + s1->idle > s0->busy + s0->idle)
@@ -1170,19 +1180,21 @@ static int results(struct worker *ws, const struct sample *s0,
 	       "max=%.1fus fair_min=%" PRIu64 " fair_max=%" PRIu64
 	       " errors=%" PRIu64 " lost=%" PRIu64 " server_cpu_us_per_req=%.2f "
 	       "client_cpu_us_per_req=%.2f machine_cpu_us_per_req=%.2f "
-	       "ctxt_per_req=%.2f idle_pct=%.1f segs_per_req=%.2f%s\n",
+	       "ctxt_per_req=%.2f idle_pct=%.1f segs_per_req=%.2f "
+	       "recvs_per_req=%.2f%s\n",
 	       opt.label, mode_names[opt.mode], opt.conns, opt.threads,
 	       opt.size, opt.depth, secs, req, req / secs, bytes / secs / 1e6,
 	       p[0], p[1], p[2], p[3], p[4], fmin, fmax, errors, lost, srv,
-	       self, all, ctxt, idle, segs, extra);
+	       self, all, ctxt, idle, segs, rpr, extra);
 	if (opt.csv)
 		printf("csv,%s,%s,%u,%u,%zu,%u,%.2f,%.2f,%" PRIu64 ",%.0f,"
 		       "%.2f,%.1f,%.1f,%.1f,%.1f,%.1f,%" PRIu64 ",%" PRIu64
-		       ",%" PRIu64 ",%.2f,%.2f,%s,%.2f,%.3f,%.1f,%.2f\n",
+		       ",%" PRIu64 ",%.2f,%.2f,%s,%.2f,%.3f,%.1f,%.2f,%.2f\n",
 		       opt.label, mode_names[opt.mode], opt.conns, opt.threads,
 		       opt.size, opt.depth, opt.warmup, secs, req, req / secs,
 		       bytes / secs / 1e6, p[0], p[1], p[2], p[3], p[4], fmin,
-		       fmax, errors, srv, self, pidcol, all, ctxt, idle, segs);
+		       fmax, errors, srv, self, pidcol, all, ctxt, idle, segs,
+		       rpr);
 	fflush(stdout);
 	return errors || !req ? 1 : 0;
 }
