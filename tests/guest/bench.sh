@@ -450,8 +450,7 @@ profile_cell() {
 		sed "s/^/callgraph,$srv,/"
 	# Each vCPU alone: on the NIC topology vCPU 0 is the server's side
 	# and 1 the client's, and a server can cost its client more.
-	for c in $(seq 0 $(($(nproc) - 1))); do
-		[ "$(nproc)" -gt 1 ] || break
+	[ "$(nproc)" = 1 ] || for c in $(seq 0 $(($(nproc) - 1))); do
 		echo "callgraph,$srv,vCPU $c alone (self time):"
 		perf report -i /tmp/perf.data --stdio --no-children --sort sym \
 			--cpu "$c" -g none --percent-limit 1 2>/dev/null |

@@ -203,6 +203,12 @@ expect_stat() {
 	done
 }
 
+# stat_moved MODULE KEY VALUE: the counter is no longer VALUE (for
+# poll_until).
+stat_moved() {
+	[ "$(stat_of "$1" "$2")" != "$3" ]
+}
+
 # dmesg_has REGEX: the kernel log of this test has a matching line.
 dmesg_has() {
 	dmesg | grep -qE "$1" || fail "dmesg lacks '$1'"

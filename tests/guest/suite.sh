@@ -519,7 +519,7 @@ tcp_limits_restore() {
 # figure, reported with the counters. Then an unload under pressure, with
 # streams going and data held.
 t_async_pressure() {
-	local rc=0 drops held waited
+	local rc=0 drops held
 	load echo_async
 	drops=$(net_drops)
 	TCP_LIMITS=$(for k in tcp_mem tcp_rmem tcp_wmem; do
@@ -555,14 +555,10 @@ t_async_pressure() {
 	sysctl -qw net.ipv4.tcp_mem="32 64 128"
 	# Holds come and go in bursts: unload in the tenth of a second
 	# after one, while its data may still be out of the queue.
-	for waited in $(seq 600); do
-		usleep 100000
-		[ "$(stat_of echo_async held)" = "$held" ] || break
-	done
-	held=$(($(stat_of echo_async held) - held))
+	poll_until 60 "no data held in 60 s of pressure before the unload" \
+		stat_moved echo_async held "$held"
 	echo "info: held out of the receive queue before the unload:" \
-		"$held times, the first after $((waited / 10)).$((waited % 10)) s"
-	[ "$held" -gt 0 ] || fail "no data held in 60 s of pressure before the unload"
+		"$(($(stat_of echo_async held) - held)) times"
 	unload echo_async
 	tcp_limits_restore
 	hold_wait busy 32
