@@ -25,6 +25,7 @@ import glob
 import csv
 import io
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -493,10 +494,17 @@ def wall(out):
             mem = [r for r in csv.reader(f) if r]
 
     runs = max(s["runs"] for s in summary)
+    env = read_env(os.path.join(out, "env.csv"))
+    # bench_vcpus may give a side more than one (env "vcpus").
+    sides = re.match(r"server (\d+) .*; client (\d+) ", env.get("vcpus", ""))
+    sides = ("the client on one vCPU, the server on the other"
+             if not sides or sides.groups() == ("1", "1") else
+             f"the server on {sides[1]} vCPUs, the client on {sides[2]}")
     with io.StringIO() as f:
-        f.write("## Wall-clock: QEMU TCG, 2 vCPUs\n\nMedian requests/s "
+        f.write(f"## Wall-clock: QEMU TCG, {env.get('cpus', 2)} vCPUs\n\n"
+                "Median requests/s "
                 "(request/response, one message in flight per connection; "
-                "the client on one vCPU, the server on the other), min-max "
+                f"{sides}), min-max "
                 f"over the runs (up to {runs} per cell), p99 latency, server "
                 "CPU per request, the ratio to the best user-space peer in "
                 "the same cell, and whether the server's min-max range "
@@ -507,7 +515,7 @@ def wall(out):
                 "QEMU's software TLB). A run that failed (an "
                 "error, or nothing measured) is left out of the median and "
                 "counted in the last column.\n\n")
-        f.write(env_md(read_env(os.path.join(out, "env.csv"))))
+        f.write(env_md(env))
         for mode, size in tables:
             if mode == "churn":
                 f.write(f"### Connection churn, {size}-byte messages\n\n"
@@ -540,11 +548,96 @@ def wall(out):
                     "bytes per connection |\n|---|---|---|\n")
             for s, n, b in mem:
                 f.write(f"| {s} | {n} | {b} |\n")
+        f.write(nic_md(out, server_order(servers)))
         write_profile(out, f)
         md = f.getvalue()
 
     plot(out, servers, sizes, conns, summary)
     return md
+
+
+def nic_md(out, servers):
+    """TOPO=nic's per-run NIC and vCPU rows, medians per cell, as markdown
+    (empty without them)."""
+    paths = [os.path.join(out, n) for n in ("nictx.csv", "vcpuidle.csv")]
+    if not all(os.path.exists(p) for p in paths):
+        return ""
+    runs = {}
+    for p in paths:
+        with open(p) as f:
+            for r in csv.DictReader(f):
+                key = (r["mode"], int(r["size"]), int(r["conns"]),
+                       r["server"])
+                runs.setdefault(key, []).append(r)
+    if not runs:
+        return ""
+    # Interrupts per request: nicirq.csv has a row per run in raw.csv's
+    # order, counted over warm-up and measurement alike, so the requests
+    # are the measured rate over both.
+    irqs = os.path.join(out, "nicirq.csv")
+    with open(os.path.join(out, "raw.csv")) as f:
+        raw = list(csv.DictReader(f))
+    with open(irqs) as f:
+        nicirq = list(csv.DictReader(f))
+    if len(raw) == len(nicirq) and all(
+            a["label"] == b["server"] for a, b in zip(raw, nicirq)):
+        for a, b in zip(raw, nicirq):
+            reqs = float(a["req_per_s"]) * (float(a["warmup_s"]) +
+                                             float(a["duration_s"]))
+            key = (a["mode"], int(a["size"]), int(a["conns"]), a["label"])
+            if reqs and key in runs:
+                runs[key].append({side + "_irqs_per_req": sum(
+                    int(v) for k, v in b.items()
+                    if k.startswith(side + "_irqs")) / reqs
+                    for side in ("srv", "cli")})
+    cpus = sorted({c for rs in runs.values() for r in rs for c in r
+                   if c.startswith("idle_pct_cpu")},
+                  key=lambda c: int(c[len("idle_pct_cpu"):]))
+
+    def med(rs, col):
+        v = [float(r[col]) for r in rs if r.get(col) not in (None, "")]
+        return statistics.median(v) if v else None
+
+    def per(rs, num, den):
+        v = [int(r[num]) / int(r[den]) for r in rs
+             if r.get(num) not in (None, "")
+             and r.get(den) not in (None, "", "0")]
+        return f"{statistics.median(v):.2f}" if v else ""
+
+    f = io.StringIO()
+    f.write("### Through the NICs: doorbells and idle vCPUs\n\n"
+            "Per run, medians over the runs: each NIC's transmit doorbells "
+            "(virtio_net's kicks, each a register write QEMU emulates) per "
+            "packet it sent; the ACKs each side's TCP sent alone when a "
+            "delayed ACK's timer ran out, per packet that side sent; each "
+            "NIC's interrupts per request; and each vCPU's idle share. All "
+            "counted over warm-up and measurement.\n\n"
+            "| cell | server | server NIC interrupts/request "
+            "| client NIC interrupts/request | server NIC kicks/packet "
+            "| client NIC kicks/packet | server delayed ACKs/packet "
+            "| client delayed ACKs/packet | "
+            + " | ".join(f"vCPU {c[len('idle_pct_cpu'):]} idle %"
+                         for c in cpus)
+            + " |\n|---|---|---|---|---|---|---|---|" + "---|" * len(cpus)
+            + "\n")
+    order = {s: i for i, s in enumerate(servers)}
+    for key in sorted(runs, key=lambda k: (k[0] != "rr", k[:3],
+                                           order.get(k[3], len(order)))):
+        rs = runs[key]
+        idle = [med(rs, c) for c in cpus]
+        name = (cell_name(*key[:3], 1) if key[0] == "rr"
+                else f"{key[0]} {key[1]} B x {key[2]}")
+        irq = [med(rs, side + "_irqs_per_req") for side in ("srv", "cli")]
+        f.write(f"| {name} | {key[3]} | "
+                + " | ".join("" if i is None else f"{i:.2f}" for i in irq)
+                + f" | {per(rs, 'srv_tx_kicks', 'srv_tx_packets')} "
+                f"| {per(rs, 'cli_tx_kicks', 'cli_tx_packets')} "
+                f"| {per(rs, 'srv_delayed_acks', 'srv_tx_packets')} "
+                f"| {per(rs, 'cli_delayed_acks', 'cli_tx_packets')} | "
+                + " | ".join("" if i is None else f"{i:.0f}" for i in idle)
+                + " |\n")
+    f.write("\n")
+    return f.getvalue()
 
 
 def write_profile(out, f, stem=""):

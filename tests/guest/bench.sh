@@ -136,8 +136,9 @@ nic_irqs() {
 # nic_setup: TOPO=nic's two NICs, joined back to back by QEMU (vm.sh
 # nic_pair): the server's (10.22.0.1) here, its interrupts on vCPU 0; the
 # client's (10.22.0.2) in the network namespace "cli", its interrupts on
-# vCPU 1 (wall). No RPS or RFS: each side's receive processing runs where
-# its NIC's interrupt does, as a deployed server's does.
+# the client's first vCPU (wall). No RPS or RFS: each side's receive
+# processing runs where its NIC's interrupt does, as a deployed server's
+# does; RPS over a side's vCPUs only if bench_vcpus gives it several.
 nic_setup() {
 	local q i
 	SRV_NIC=$(nic_of 52:54:00:22:00:01) CLI_NIC=$(nic_of 52:54:00:22:00:02)
@@ -148,13 +149,31 @@ nic_setup() {
 	SRV_IRQS=$(nic_irqs "$SRV_NIC") CLI_IRQS=$(nic_irqs "$CLI_NIC")
 	if [ "$MODE" = wall ]; then
 		for i in $SRV_IRQS; do echo 1 >"/proc/irq/$i/smp_affinity"; done
-		for i in $CLI_IRQS; do echo 2 >"/proc/irq/$i/smp_affinity"; done
+		for i in $CLI_IRQS; do
+			printf '%x\n' $((1 << SRV_NCPU)) >"/proc/irq/$i/smp_affinity"
+		done
 	fi
 	for q in /sys/class/net/"$SRV_NIC"/queues/rx-* \
 		 /sys/class/net/"$CLI_NIC"/queues/rx-*; do
 		echo 0 >"$q/rps_cpus"
 		echo 0 >"$q/rps_flow_cnt"
 	done
+	# Interrupt moderation in software (Documentation/networking/
+	# napi.rst): after a poll NAPI keeps the interrupt off for N more
+	# polls, each gro_flush_timeout ns later, as a NIC's coalescing would
+	# (virtio-net under QEMU 7.2 has none of its own).
+	if [ -n "$bench_nic_defer" ]; then
+		for i in "$SRV_NIC" "$CLI_NIC"; do
+			echo "${bench_nic_defer%:*}" \
+				>/sys/class/net/"$i"/napi_defer_hard_irqs
+			echo "${bench_nic_defer#*:}" \
+				>/sys/class/net/"$i"/gro_flush_timeout
+		done
+	fi
+	[ "$SRV_NCPU" = 1 ] ||
+		echo "$SRV_MASK" >/sys/class/net/"$SRV_NIC"/queues/rx-0/rps_cpus
+	[ "$CLI_NCPU" = 1 ] ||
+		echo "$CLI_MASK" >/sys/class/net/"$CLI_NIC"/queues/rx-0/rps_cpus
 	echo 0 >/proc/sys/net/core/rps_sock_flow_entries
 	ip addr add 10.22.0.1/24 dev "$SRV_NIC"
 	ip link set "$SRV_NIC" up
@@ -173,6 +192,20 @@ nic_setup() {
 	echo "env,nic,server $SRV_NIC irqs $(echo $SRV_IRQS), client $CLI_NIC irqs $(echo $CLI_IRQS)"
 }
 
+# nic_tx IFACE [NS]: its transmit queue's packets and doorbells (the
+# driver's kicks, each a write QEMU emulates) so far, "packets kicks"
+# (6.1 names them tx_queue_0_*, later kernels tx0_*); then the ACKs its
+# side's TCP sent alone when a delayed ACK's timer ran out, and its tail
+# loss probes.
+nic_tx() {
+	${2:+ns_run $2} ethtool -S "$1" 2>/dev/null | awk '
+		$1 ~ /^tx(_queue_)?0_packets:$/ { p = $2 }
+		$1 ~ /^tx(_queue_)?0_kicks:$/ { k = $2 }
+		END { printf "%d %d ", p, k }'
+	${2:+ns_run $2} cat /proc/net/netstat >/tmp/netstat.out
+	TCPEXT_FILE=/tmp/netstat.out tcpext DelayedACKs TCPLossProbes
+}
+
 # irq_cpus IRQS: interrupts of those lines taken so far on each CPU,
 # "cpu0 cpu1 ...".
 irq_cpus() {
@@ -186,9 +219,18 @@ irq_cpus() {
 
 # wall: the client on vCPU 1, servers on vCPU 0. icount: one CPU for all.
 # TOPO=nic: the client in its network namespace, behind its NIC.
+# bench_vcpus S:C (TOPO=nic, wall): the server on vCPUs 0 to S-1 and the
+# client on the C after them (default 1:1; vCPUs beyond S+C stay idle).
+# A side with several spreads its receive processing over them by RPS
+# from its NIC's one queue (QEMU's hub has no multiqueue), the client runs
+# a thread per vCPU and the -mt peers a thread per server vCPU.
+SRV_NCPU=${bench_vcpus%:*} CLI_NCPU=${bench_vcpus#*:}
+[ -n "$bench_vcpus" ] || SRV_NCPU=1 CLI_NCPU=1
+SRV_MASK=$(printf %x $(((1 << SRV_NCPU) - 1)))
+CLI_MASK=$(printf %x $((((1 << CLI_NCPU) - 1) << SRV_NCPU)))
 if [ "$MODE" = wall ]; then
-	CLIENT_CPU="taskset 2" SERVER_CPU="taskset 1" ASYNC_PIN=unbound=1
-	RFS=${bench_rfs:-0}
+	CLIENT_CPU="taskset $CLI_MASK" SERVER_CPU="taskset $SRV_MASK"
+	ASYNC_PIN=unbound=1 RFS=${bench_rfs:-0}
 else
 	CLIENT_CPU= SERVER_CPU= ASYNC_PIN= RFS=0
 fi
@@ -239,7 +281,7 @@ start_server() {
 		*) variant= ;;
 		esac
 		[ -z "$ASYNC_PIN" ] ||
-			echo 1 >/sys/devices/virtual/workqueue/cpumask
+			echo "$SRV_MASK" >/sys/devices/virtual/workqueue/cpumask
 		modload "$MODDIR/echo_async.ko" port=$PORT backlog=4096 \
 			max_conns=20000 $ASYNC_PIN $variant $echo_async_params \
 			>/tmp/server.out ||
@@ -248,7 +290,11 @@ start_server() {
 		# The last server's "listening" must not pass for this one's.
 		# PEER@BYTES: a peer with a buffer of BYTES, not 4 KiB.
 		rm -f /tmp/server.out
-		$SERVER_CPU "${1%@*}" -p $PORT -b "$(peer_buf "$1")" \
+		jobs=
+		case $1 in *-mt)
+			[ -z "$bench_vcpus" ] || jobs="-j $SRV_NCPU" ;;
+		esac
+		$SERVER_CPU "${1%@*}" -p $PORT -b "$(peer_buf "$1")" $jobs \
 			>/tmp/server.out 2>&1 &
 		server_pid=$!
 		wait_for_line /tmp/server.out listening 30 ;;
@@ -271,7 +317,8 @@ pin_sync_threads() {
 	sleep "$1"
 	for p in /proc/[0-9]*; do
 		case $(cat "$p/comm" 2>/dev/null) in
-		echo_sync*) taskset -p 1 "${p#/proc/}" >/dev/null 2>&1 ;;
+		echo_sync*) taskset -p "$SRV_MASK" "${p#/proc/}" \
+				>/dev/null 2>&1 ;;
 		esac
 	done
 }
@@ -300,7 +347,7 @@ each_server() {
 # CSV row goes out with "csv," replaced by PREFIX (default "csv,").
 run_cell() {
 	local srv=$1 size=$2 conns=$3 m=${4:-rr} depth=${5:-1} extra= pin= irq0
-	local prefix=${6:-csv,}
+	local prefix=${6:-csv,} idle0 tx0
 	start_server "$srv"
 	[ -n "$server_pid" ] && extra="--server-pid $server_pid"
 	case $m in pipe | stream) extra="$extra -d $depth" ;; esac
@@ -308,9 +355,13 @@ run_cell() {
 		pin_sync_threads $((WARM / 2 + 1)) &
 		pin=$!
 	fi
-	[ "$TOPO" != nic ] || irq0="$(irq_cpus $SRV_IRQS) $(irq_cpus $CLI_IRQS)"
+	[ "$TOPO" != nic ] ||
+		irq0="$(irq_cpus $SRV_IRQS) $(irq_cpus $CLI_IRQS)" \
+		tx0="$(nic_tx "$SRV_NIC") $(nic_tx "$CLI_NIC" cli)"
+	idle0=$(cpu_idle)
 	$CLIENT_CPU echo-bench -a $ADDR -p $PORT -c "$conns" -m "$m" \
-		-s "$size" -w "$WARM" -t "$DUR" --csv --label "$srv" $extra \
+		-s "$size" -w "$WARM" -t "$DUR" -T "$CLI_NCPU" --csv \
+		--label "$srv" $extra \
 		>/tmp/bench.out 2>&1 ||
 		echo "bench: $srv failed: $(grep -v '^csv,' /tmp/bench.out)"
 	[ -z "$pin" ] || wait "$pin"
@@ -323,6 +374,22 @@ run_cell() {
 			line = pre
 			for (i = 1; i <= 2 * n; i++)
 				line = line "," ($(2 * n + i) - $i)
+			print line }'
+	# Each NIC's packets sent and doorbells rung over the run.
+	[ "$TOPO" != nic ] ||
+		echo "$tx0 $(nic_tx "$SRV_NIC") $(nic_tx "$CLI_NIC" cli)" |
+		awk -v pre="nictx,$srv,$m,$size,$conns" '{
+			n = NF / 2; line = pre
+			for (i = 1; i <= n; i++) line = line "," ($(n + i) - $i)
+			print line }'
+	# Each vCPU's idle share over the run, warm-up included: which side
+	# was the bottleneck.
+	[ "$TOPO" != nic ] ||
+		echo "$idle0 $(cpu_idle)" | awk -v pre="vcpuidle,$srv,$m,$size,$conns" '{
+			n = NF / 2; line = pre
+			for (i = 1; i < n; i += 2)
+				line = line "," sprintf("%.0f", 100 *
+					($(n + i) - $i) / ($(n + i + 1) - $(i + 1)))
 			print line }'
 	echo "bench: $(grep -oE '(req/s|MB/s)=[0-9.]*' /tmp/bench.out |
 		tr '\n' ' ')$srv $m size=$size conns=$conns"
@@ -408,7 +475,8 @@ profile_cell() {
 	perf=$!
 	perf_ctl disable || echo "bench: perf did not start for $srv"
 	$CLIENT_CPU echo-bench -a $ADDR -p $PORT -c "$PROFILE_CONNS" \
-		-m rr -s "$PROFILE_SIZE" -w 2 -t 12 >/tmp/bench.out 2>&1 &
+		-m rr -s "$PROFILE_SIZE" -w 2 -t 12 -T "$CLI_NCPU" \
+		>/tmp/bench.out 2>&1 &
 	bench=$!
 	sleep 3
 	c0=$(cpu_counters) i0=$(cpu_idle)
@@ -493,6 +561,8 @@ env_rows() {
 	echo "env,duration_s,$DUR"
 	echo "env,rfs,$RFS"
 	echo "env,topo,$TOPO"
+	echo "env,nic_defer,${bench_nic_defer:-none}"
+	echo "env,vcpus,server $SRV_NCPU (mask $SRV_MASK); client $CLI_NCPU (mask $CLI_MASK)"
 	echo "env,profile_conns,$PROFILE_CONNS"
 	echo "env,profile_size,$PROFILE_SIZE"
 	echo "env,echo_sync_params,$echo_sync_params"
@@ -529,7 +599,8 @@ run_icount() {
 	done
 }
 
-# tcpext NAME...: those TcpExt counters of /proc/net/netstat, one line.
+# tcpext NAME...: those TcpExt counters of /proc/net/netstat (or of
+# TCPEXT_FILE, a copy of another namespace's), one line.
 tcpext() {
 	awk -v want="$*" '
 		$1 == "TcpExt:" && !names { for (i = 2; i <= NF; i++)
@@ -537,7 +608,7 @@ tcpext() {
 		$1 == "TcpExt:" { n = split(want, w, " ")
 			for (i = 1; i <= n; i++)
 				printf "%s%s", $(col[w[i]]), i < n ? " " : "\n" }
-	' /proc/net/netstat
+	' "${TCPEXT_FILE:-/proc/net/netstat}"
 }
 
 # vmstat NAME...: those counters of /proc/vmstat, one line; a NAME that
@@ -589,9 +660,11 @@ pressure_cell() {
 			/tmp/bench.out | head -n 5)"
 	ext1=$(tcpext $PRESSURE_EXT)
 	vm1=$(vmstat $SQUEEZE_VM)
-	fail=$(dmesg | grep -c 'page allocation failure' || true)
+	dmesg >/tmp/dmesg.out
+	fail=$(grep -c 'page allocation failure' /tmp/dmesg.out || true)
 	# Who met the OOM killer, for the console: the allocation's context.
-	dmesg | grep -m 3 'invoked oom-killer' | sed "s/^[^]]*] /bench: $kind $srv: /"
+	grep -m 3 'invoked oom-killer' /tmp/dmesg.out |
+		sed "s/^[^]]*] /bench: $kind $srv: /"
 	sq=$(sed -n 's/^mem-squeeze: .*hogs killed \([0-9]*\), MemFree KiB min \([0-9]*\).*/\1 \2/p' \
 		/tmp/bench.out)
 	own="- - - - -"
@@ -642,10 +715,15 @@ run_pressure() {
 }
 
 env_rows
-[ "$TOPO" != nic ] ||
+if [ "$TOPO" = nic ]; then
 	echo "nicirq,server,mode,size,conns$(for w in srv cli; do
 		for c in $(seq 0 $(($(nproc) - 1))); do
 			printf ',%s_irqs_cpu%s' $w $c; done; done)"
+	echo "nictx,server,mode,size,conns,srv_tx_packets,srv_tx_kicks,srv_delayed_acks,srv_loss_probes,cli_tx_packets,cli_tx_kicks,cli_delayed_acks,cli_loss_probes"
+	echo "vcpuidle,server,mode,size,conns$(
+		for c in $(seq 0 $(($(nproc) - 1))); do
+			printf ',idle_pct_cpu%s' $c; done)"
+fi
 echo "bench: guest uptime $(cut -d' ' -f1 /proc/uptime)s at start"
 if [ -n "$STREAM_KIND" ]; then
 	run_pressure "$STREAM_KIND"

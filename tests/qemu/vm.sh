@@ -21,7 +21,7 @@
 #            inverse of the instructions the whole guest spends per request,
 #            the same from run to run whatever the host's load. The
 #            headline of summary.md; rows in bench/results/icount.csv.
-#            About 25 minutes here (QUICK=1: about 3).
+#            About 50 minutes here (QUICK=1: about 3).
 # (-icount with -smp 2 hangs at secondary-CPU bring-up on bookworm's QEMU
 # 7.2, hence one vCPU, shared by client and server.)
 #
@@ -50,7 +50,10 @@
 # processing on the sending CPU), BENCH_PROFILE_CONNS (connections of the
 # profiled cell, default 256), BENCH_PROFILE_SIZE (its message size,
 # default 64), BENCH_SQUEEZE_CPU (the vCPU of QUICK=squeeze's memory hog;
-# by default the client's), BENCH_OUT (where results go, default
+# by default the client's), BENCH_VCPUS (TOPO=nic, wall: S:C, the server
+# on S vCPUs and the client on C, default 1:1; VM_SMP defaults to S+C),
+# BENCH_NIC_DEFER (TOPO=nic: N:NS, NAPI's software interrupt moderation on
+# both NICs, napi_defer_hard_irqs N and gro_flush_timeout NS ns), BENCH_OUT (where results go, default
 # bench/results); VM_APPEND, more kernel parameters for the guest (any
 # mode), e.g. "clocksource=tsc tsc=reliable"; VM_CPU, QEMU's -cpu (default
 # max), e.g. "max,-cx16": without CMPXCHG16B the kernel's per-CPU
@@ -76,6 +79,19 @@ esac
 case ${NIC_LINK:-hub} in
 dgram | hub) ;;
 *) echo "vm.sh: NIC_LINK=$NIC_LINK: not dgram or hub" >&2; exit 2 ;;
+esac
+case ${BENCH_NIC_DEFER:-0:0} in
+*[!0-9:]* | *:*:*) echo "vm.sh: BENCH_NIC_DEFER=$BENCH_NIC_DEFER: not N:NS" >&2
+	exit 2 ;;
+[0-9]*:[0-9]*) [ -z "${BENCH_NIC_DEFER:-}" ] || [ "$topo" = nic ] || {
+		echo "vm.sh: BENCH_NIC_DEFER is for TOPO=nic" >&2; exit 2; } ;;
+*) echo "vm.sh: BENCH_NIC_DEFER=$BENCH_NIC_DEFER: not N:NS" >&2; exit 2 ;;
+esac
+case ${BENCH_VCPUS:-1:1} in
+[1-4]:[1-4]) [ -z "${BENCH_VCPUS:-}" ] ||
+	{ [ "$topo" = nic ] && [ "$bench_mode" = wall ]; } || {
+		echo "vm.sh: BENCH_VCPUS is for TOPO=nic MODE=wall" >&2; exit 2; } ;;
+*) echo "vm.sh: BENCH_VCPUS=$BENCH_VCPUS: not S:C, 1 to 4 each" >&2; exit 2 ;;
 esac
 case $bench_mode in
 wall) ;;
@@ -263,6 +279,11 @@ make_initramfs() {
 	if [ "$mode" = bench ] && command -v perf >/dev/null; then
 		copy_with_libs "$root" "$(command -v perf)"
 	fi
+	# ethtool, linked the same way: the NICs' transmit doorbells
+	# (virtio_net's kicks, ethtool -S).
+	if [ "$mode" = bench ] && [ "$topo" = nic ]; then
+		copy_with_libs "$root" "$(command -v ethtool)"
+	fi
 	# python3 for ctl.ynl, in the suite's guests only: the benchmark's
 	# and run's boot without unpacking it.
 	case $mode in test*) add_python "$root" ;; esac
@@ -273,7 +294,8 @@ make_initramfs() {
 
 boot() {
 	local append="console=ttyS0 panic=-1 kecho_mode=$mode ${VM_APPEND:-}"
-	local smp=${VM_SMP:-2} icount=()
+	local vcpus=${BENCH_VCPUS:-1:1}
+	local smp=${VM_SMP:-$((${vcpus%:*} + ${vcpus#*:}))} icount=()
 	# The icount benchmark: one vCPU (see the top), the clock driven by
 	# instructions, and idle time skipped rather than slept (sleep=off).
 	if [ "$mode" = bench ] && [ "$bench_mode" = icount ]; then
@@ -383,7 +405,7 @@ print(*[x.getsockname()[1] for x in a])')
 # bench/results/ by their prefix, then summarized.
 # bench APPEND QEMU...: boot()'s kernel command line and QEMU command.
 bench() {
-	local append=$1 serial=$build/bench.log p start secs
+	local append=$1 serial=$build/bench.log p start secs qemu_cores
 	local out=${BENCH_OUT:-$top/bench/results}
 	[ "$topo" = loopback ] || out=${BENCH_OUT:-$top/bench/results/$topo}
 	shift
@@ -396,7 +418,8 @@ bench() {
 	# variables, a quoted value whole (spaces and '=' included).
 	for p in ECHO_SYNC_PARAMS ECHO_ASYNC_PARAMS BENCH_SERVERS BENCH_SIZES \
 		BENCH_CONNS BENCH_CHURN BENCH_CELLS BENCH_RFS \
-		BENCH_PROFILE_CONNS BENCH_PROFILE_SIZE BENCH_SQUEEZE_CPU; do
+		BENCH_PROFILE_CONNS BENCH_PROFILE_SIZE BENCH_SQUEEZE_CPU \
+		BENCH_VCPUS BENCH_NIC_DEFER; do
 		case ${!p:-} in
 		"") ;;
 		*\"*) echo "vm.sh: $p must not hold a double quote" >&2
@@ -408,15 +431,22 @@ bench() {
 	# With NIC_LINK=dgram TOPO=nic's frames cross the host as UDP
 	# datagrams: one dropped for a full receive buffer is a lost frame, a
 	# TCP retransmission inside (through the hub the count stays 0).
-	local udp0
+	local udp0 cpu0
 	udp0=$(host_udp_rcvbuf_errors)
+	children_cpu_s
+	cpu0=$REPLY
 	start=$SECONDS
 	timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" \
 		-display none -serial stdio -monitor none -net none \
 		-append "$append" </dev/null | tee "$serial" |
 		{ grep --line-buffered '^bench:' || true; }
 	secs=$((SECONDS - start))
-	log "the guest ran for ${secs}s"
+	# Host cores QEMU kept busy: with as many busy threads as cores (2
+	# here), the guest's vCPUs take turns and a third cannot add speed.
+	children_cpu_s
+	qemu_cores=$(awk -v a="$cpu0" -v b="$REPLY" -v s="$secs" \
+		'BEGIN { printf "%.2f", s ? (b - a) / s : 0 }')
+	log "the guest ran for ${secs}s, on $qemu_cores of the host's $(nproc) cores"
 	grep -q '^bench: done' "$serial" ||
 		{ echo "vm: benchmark did not finish; see $serial"; return 1; }
 	mkdir -p "$out"
@@ -446,14 +476,28 @@ bench() {
 	# QUICK=mem measures memory and the profile again, keeping the matrix;
 	# QUICK=matrix the matrix, keeping the rest.
 	[ "${QUICK:-0}" = mem ] || bench_rows "$serial" csv >"$out/raw.csv"
-	[ "$topo" = loopback ] ||
+	if [ "$topo" != loopback ]; then
 		bench_rows "$serial" nicirq >"$out/nicirq.csv"
+		bench_rows "$serial" vcpuidle >"$out/vcpuidle.csv"
+		bench_rows "$serial" nictx >"$out/nictx.csv"
+	fi
 	if [ "${QUICK:-0}" != matrix ]; then
 		[ "$topo" != loopback ] ||
 			bench_rows "$serial" mem >"$out/memory.csv"
 		bench_profile_files "$serial" "$out/"
 	fi
 	python3 "$top/bench/summarize.py" "$out"
+}
+
+# children_cpu_s: into REPLY, the CPU seconds (user and system) of this
+# shell's children that have ended, QEMU's among them once it has. Not
+# called in a command substitution: a subshell's children are not this
+# shell's.
+children_cpu_s() {
+	times >"$build/times.out"
+	REPLY=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, "m")
+				t += a[1] * 60 + a[2] } printf "%.2f\n", t }' \
+		"$build/times.out")
 }
 
 # host_udp_rcvbuf_errors: the host's UDP datagrams dropped so far for a
@@ -471,6 +515,8 @@ host_rows() {
 	echo "qemu,$(qemu-system-x86_64 --version | head -n 1)"
 	echo "qemu_args,${qemu[*]:1:$1}"
 	echo "host_seconds,$secs"
+	echo "host_cores,$(nproc)"
+	echo "host_cores_used_by_qemu,$qemu_cores"
 	echo "host_udp_rcvbuf_errors,$(($(host_udp_rcvbuf_errors) - udp0))"
 	[ "$topo" = loopback ] || echo "qemu_net,$(printf '%s\n' "${qemu[@]}" |
 		sed -n 's/^\(dgram\|hubport\),id=\([a-z]*\),.*/\1:\2/p' |
@@ -496,7 +542,7 @@ bench_profile_files() {
 need_pkgs qemu-system-x86 busybox-static cpio gzip make gcc libc6-dev \
 	linux-headers-amd64 liburing-dev dwarves clang-14 bpftool libbpf-dev \
 	libelf-dev zlib1g-dev jq xz-utils python3 python3-yaml
-[ "$mode" != bench ] || need_pkgs gnuplot-nox python3 linux-perf
+[ "$mode" != bench ] || need_pkgs gnuplot-nox python3 linux-perf ethtool
 mkdir -p "$cache" "$build"
 if [ "$mode" = test-debug ] || [ "$mode" = test-kcsan ]; then
 	# The whole suite takes about 45 minutes on the debug kernel.
