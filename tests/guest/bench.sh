@@ -194,7 +194,8 @@ nic_setup() {
 
 # nic_tx IFACE [NS]: its transmit queue's packets and doorbells (the
 # driver's kicks, each a write QEMU emulates) so far, "packets kicks"
-# (6.1 names them tx_queue_0_*, later kernels tx0_*); then the ACKs its
+# (6.1 names them tx_queue_0_*; tx0_* is looked for too, and a name not
+# found counts 0, shown blank in summary.md); then the ACKs its
 # side's TCP sent alone when a delayed ACK's timer ran out, and its tail
 # loss probes.
 nic_tx() {
