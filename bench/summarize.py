@@ -133,10 +133,19 @@ def env_md(env):
         if env.get(k):
             lines.append(f"- {k.replace('_params', '')} loaded with "
                          f"`{env[k]}` besides the benchmark's own parameters")
+    if env.get("vcpus"):
+        lines.append(f"- vCPUs: {env['vcpus']}")
+    if env.get("nic_defer", "none") != "none":
+        n, _, ns = env["nic_defer"].partition(":")
+        lines.append(f"- NAPI interrupt moderation on both NICs: "
+                     f"napi_defer_hard_irqs {n}, gro_flush_timeout {ns} ns")
     if "host_seconds" in env:
         s = int(env["host_seconds"])
         lines.append(f"- the guest ran for {s // 60} min {s % 60} s on the "
-                     "host")
+                     "host" + (f", QEMU keeping {env['host_cores_used_by_qemu']}"
+                               f" of its {env.get('host_cores', '?')} cores "
+                               "busy" if env.get("host_cores_used_by_qemu")
+                               else ""))
     return "\n".join(lines) + "\n\n"
 
 
@@ -579,8 +588,13 @@ def nic_md(out, servers):
         raw = list(csv.DictReader(f))
     with open(irqs) as f:
         nicirq = list(csv.DictReader(f))
-    if len(raw) == len(nicirq) and all(
-            a["label"] == b["server"] for a, b in zip(raw, nicirq)):
+    paired = len(raw) == len(nicirq) and all(
+        a["label"] == b["server"] for a, b in zip(raw, nicirq))
+    if not paired:
+        print(f"summarize: {irqs}: {len(nicirq)} rows against raw.csv's "
+              f"{len(raw)}, not paired: no interrupts per request",
+              file=sys.stderr)
+    else:
         for a, b in zip(raw, nicirq):
             reqs = float(a["req_per_s"]) * (float(a["warmup_s"]) +
                                              float(a["duration_s"]))

@@ -49,7 +49,9 @@
 # parameters for the in-kernel servers, e.g. "zerocopy=1"), bench_servers,
 # bench_sizes, bench_conns, bench_churn (clients of the churn cells, or
 # none), bench_cells (part of the matrix), bench_topo, bench_rfs,
-# bench_profile_conns, bench_profile_size, bench_squeeze_cpu (the vCPU
+# bench_vcpus (S:C, server and client vCPUs), bench_nic_defer (N:NS, NAPI's
+# interrupt moderation on the NICs), bench_profile_conns,
+# bench_profile_size, bench_squeeze_cpu (the vCPU
 # mem-squeeze runs on; by default the client's).
 . /tests/lib.sh
 
@@ -194,15 +196,15 @@ nic_setup() {
 
 # nic_tx IFACE [NS]: its transmit queue's packets and doorbells (the
 # driver's kicks, each a write QEMU emulates) so far, "packets kicks"
-# (6.1 names them tx_queue_0_*; tx0_* is looked for too, and a name not
-# found counts 0, shown blank in summary.md); then the ACKs its
-# side's TCP sent alone when a delayed ACK's timer ran out, and its tail
-# loss probes.
+# (6.1 names them tx_queue_0_*; tx0_* is looked for too, and a counter
+# found under neither is "-", its difference left blank); then the ACKs
+# its side's TCP sent alone when a delayed ACK's timer ran out, and its
+# tail loss probes.
 nic_tx() {
 	${2:+ns_run $2} ethtool -S "$1" 2>/dev/null | awk '
 		$1 ~ /^tx(_queue_)?0_packets:$/ { p = $2 }
 		$1 ~ /^tx(_queue_)?0_kicks:$/ { k = $2 }
-		END { printf "%d %d ", p, k }'
+		END { printf "%s %s ", p == "" ? "-" : p, k == "" ? "-" : k }'
 	${2:+ns_run $2} cat /proc/net/netstat >/tmp/netstat.out
 	TCPEXT_FILE=/tmp/netstat.out tcpext DelayedACKs TCPLossProbes
 }
@@ -238,7 +240,8 @@ fi
 if [ "$TOPO" = nic ]; then
 	nic_setup || { echo "bench: done"; exit 1; }
 	# echo_async's bound workqueue runs where the server NIC's softirq
-	# does, vCPU 0: the deployed design, no cpumask needed.
+	# does (vCPU 0, or the server's vCPUs with RPS): the deployed design,
+	# no cpumask needed.
 	CLIENT_CPU="ns_run cli $CLIENT_CPU" ASYNC_PIN= RFS=0
 fi
 
@@ -381,7 +384,9 @@ run_cell() {
 		echo "$tx0 $(nic_tx "$SRV_NIC") $(nic_tx "$CLI_NIC" cli)" |
 		awk -v pre="nictx,$srv,$m,$size,$conns" '{
 			n = NF / 2; line = pre
-			for (i = 1; i <= n; i++) line = line "," ($(n + i) - $i)
+			for (i = 1; i <= n; i++)
+				line = line "," ($i == "-" || $(n + i) == "-" ?
+					"" : $(n + i) - $i)
 			print line }'
 	# Each vCPU's idle share over the run, warm-up included: which side
 	# was the bottleneck.
@@ -563,7 +568,7 @@ env_rows() {
 	echo "env,rfs,$RFS"
 	echo "env,topo,$TOPO"
 	echo "env,nic_defer,${bench_nic_defer:-none}"
-	echo "env,vcpus,server $SRV_NCPU (mask $SRV_MASK); client $CLI_NCPU (mask $CLI_MASK)"
+	echo "env,vcpus,server $SRV_NCPU (mask $SRV_MASK); client $CLI_NCPU (mask $CLI_MASK)${bench_vcpus:+; -mt peers -j $SRV_NCPU}"
 	echo "env,profile_conns,$PROFILE_CONNS"
 	echo "env,profile_size,$PROFILE_SIZE"
 	echo "env,echo_sync_params,$echo_sync_params"

@@ -282,7 +282,8 @@ make_initramfs() {
 	# ethtool, linked the same way: the NICs' transmit doorbells
 	# (virtio_net's kicks, ethtool -S).
 	if [ "$mode" = bench ] && [ "$topo" = nic ]; then
-		copy_with_libs "$root" "$(command -v ethtool)"
+		copy_with_libs "$root" \
+			"$(PATH=$PATH:/usr/sbin:/sbin command -v ethtool)"
 	fi
 	# python3 for ctl.ynl, in the suite's guests only: the benchmark's
 	# and run's boot without unpacking it.
@@ -296,6 +297,11 @@ boot() {
 	local append="console=ttyS0 panic=-1 kecho_mode=$mode ${VM_APPEND:-}"
 	local vcpus=${BENCH_VCPUS:-1:1}
 	local smp=${VM_SMP:-$((${vcpus%:*} + ${vcpus#*:}))} icount=()
+	if [ -n "${BENCH_VCPUS:-}" ] &&
+	   [ "$smp" -lt $((${vcpus%:*} + ${vcpus#*:})) ]; then
+		echo "vm.sh: VM_SMP=$smp: fewer vCPUs than BENCH_VCPUS=$vcpus needs" >&2
+		return 2
+	fi
 	# The icount benchmark: one vCPU (see the top), the clock driven by
 	# instructions, and idle time skipped rather than slept (sleep=off).
 	if [ "$mode" = bench ] && [ "$bench_mode" = icount ]; then
@@ -401,7 +407,8 @@ print(*[x.getsockname()[1] for x in a])')
 }
 
 # The benchmark: wall runs on 2 vCPUs, the client on one, the server on
-# the other; icount on one. Rows the guest prints are sorted into
+# the other (TOPO=nic: BENCH_VCPUS may give each side more); icount on
+# one. Rows the guest prints are sorted into
 # bench/results/ by their prefix, then summarized.
 # bench APPEND QEMU...: boot()'s kernel command line and QEMU command.
 bench() {
@@ -441,8 +448,9 @@ bench() {
 		-append "$append" </dev/null | tee "$serial" |
 		{ grep --line-buffered '^bench:' || true; }
 	secs=$((SECONDS - start))
-	# Host cores QEMU kept busy: with as many busy threads as cores (2
-	# here), the guest's vCPUs take turns and a third cannot add speed.
+	# Host cores QEMU kept busy: once its busy threads (vCPUs and the I/O
+	# thread) outnumber the host's cores, the vCPUs take turns and one
+	# more cannot add speed.
 	children_cpu_s
 	qemu_cores=$(awk -v a="$cpu0" -v b="$REPLY" -v s="$secs" \
 		'BEGIN { printf "%.2f", s ? (b - a) / s : 0 }')
@@ -476,7 +484,7 @@ bench() {
 	# QUICK=mem measures memory and the profile again, keeping the matrix;
 	# QUICK=matrix the matrix, keeping the rest.
 	[ "${QUICK:-0}" = mem ] || bench_rows "$serial" csv >"$out/raw.csv"
-	if [ "$topo" != loopback ]; then
+	if [ "$topo" != loopback ] && [ "${QUICK:-0}" != mem ]; then
 		bench_rows "$serial" nicirq >"$out/nicirq.csv"
 		bench_rows "$serial" vcpuidle >"$out/vcpuidle.csv"
 		bench_rows "$serial" nictx >"$out/nictx.csv"
@@ -494,7 +502,7 @@ bench() {
 # called in a command substitution: a subshell's children are not this
 # shell's.
 children_cpu_s() {
-	times >"$build/times.out"
+	LC_ALL=C times >"$build/times.out"
 	REPLY=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, "m")
 				t += a[1] * 60 + a[2] } printf "%.2f\n", t }' \
 		"$build/times.out")
