@@ -359,10 +359,11 @@ run_cell() {
 		pin_sync_threads $((WARM / 2 + 1)) &
 		pin=$!
 	fi
-	[ "$TOPO" != nic ] ||
-		irq0="$(irq_cpus $SRV_IRQS) $(irq_cpus $CLI_IRQS)" \
+	if [ "$TOPO" = nic ]; then
+		irq0="$(irq_cpus $SRV_IRQS) $(irq_cpus $CLI_IRQS)"
 		tx0="$(nic_tx "$SRV_NIC") $(nic_tx "$CLI_NIC" cli)"
-	idle0=$(cpu_idle)
+		idle0=$(cpu_idle)
+	fi
 	$CLIENT_CPU echo-bench -a $ADDR -p $PORT -c "$conns" -m "$m" \
 		-s "$size" -w "$WARM" -t "$DUR" -T "$CLI_NCPU" --csv \
 		--label "$srv" $extra \
@@ -370,33 +371,18 @@ run_cell() {
 		echo "bench: $srv failed: $(grep -v '^csv,' /tmp/bench.out)"
 	[ -z "$pin" ] || wait "$pin"
 	grep '^csv,' /tmp/bench.out | sed "s/^csv,/$prefix/"
-	# Where each NIC's interrupts went during the run, per CPU: the
-	# proof that the server's and the client's sides stayed apart.
-	[ "$TOPO" != nic ] ||
+	# Where each NIC's interrupts went during the run, per CPU (the
+	# proof that the server's and the client's sides stayed apart), the
+	# packets each NIC sent and the doorbells it rang, and each vCPU's
+	# idle share, warm-up included: which side was the bottleneck.
+	if [ "$TOPO" = nic ]; then
 		echo "$irq0 $(irq_cpus $SRV_IRQS) $(irq_cpus $CLI_IRQS)" |
-		awk -v pre="nicirq,$srv,$m,$size,$conns" -v n="$(nproc)" '{
-			line = pre
-			for (i = 1; i <= 2 * n; i++)
-				line = line "," ($(2 * n + i) - $i)
-			print line }'
-	# Each NIC's packets sent and doorbells rung over the run.
-	[ "$TOPO" != nic ] ||
+			delta_row "nicirq,$srv,$m,$size,$conns"
 		echo "$tx0 $(nic_tx "$SRV_NIC") $(nic_tx "$CLI_NIC" cli)" |
-		awk -v pre="nictx,$srv,$m,$size,$conns" '{
-			n = NF / 2; line = pre
-			for (i = 1; i <= n; i++)
-				line = line "," ($i == "-" || $(n + i) == "-" ?
-					"" : $(n + i) - $i)
-			print line }'
-	# Each vCPU's idle share over the run, warm-up included: which side
-	# was the bottleneck.
-	[ "$TOPO" != nic ] ||
-		echo "$idle0 $(cpu_idle)" | awk -v pre="vcpuidle,$srv,$m,$size,$conns" '{
-			n = NF / 2; line = pre
-			for (i = 1; i < n; i += 2)
-				line = line "," sprintf("%.0f", 100 *
-					($(n + i) - $i) / ($(n + i + 1) - $(i + 1)))
-			print line }'
+			delta_row "nictx,$srv,$m,$size,$conns"
+		echo "vcpuidle,$srv,$m,$size,$conns,$(idle_pct "$idle0" \
+			"$(cpu_idle)" | tr ' ' ,)"
+	fi
 	echo "bench: $(grep -oE '(req/s|MB/s)=[0-9.]*' /tmp/bench.out |
 		tr '\n' ' ')$srv $m size=$size conns=$conns"
 	stop_server "$srv"
@@ -444,6 +430,26 @@ cpu_counters() {
 cpu_idle() {
 	awk '$1 ~ /^cpu[0-9]+$/ { t = 0; for (i = 2; i <= NF; i++) t += $i
 				 printf "%d %d ", $5 + $6, t }' /proc/stat
+}
+
+# idle_pct BEFORE AFTER: each CPU's idle share between two cpu_idle
+# readings, in percent, "cpu0 cpu1 ...".
+idle_pct() {
+	echo "$1 $2" | awk '{ n = NF / 2
+		for (i = 1; i < n; i += 2)
+			printf "%.0f%s", 100 * ($(n + i) - $i) /
+				($(n + i + 1) - $(i + 1)), i + 2 < n ? " " : "\n" }'
+}
+
+# delta_row PREFIX: from "BEFORE... AFTER..." on stdin, two halves of as
+# many counters, the row "PREFIX,after - before,..."; a counter that is
+# "-" in either half (not found) gives an empty field.
+delta_row() {
+	awk -v pre="$1" '{ n = NF / 2; line = pre
+		for (i = 1; i <= n; i++)
+			line = line "," ($i == "-" || $(n + i) == "-" ?
+				"" : $(n + i) - $i)
+		print line }'
 }
 
 # perf_ctl CMD: tell the perf record started by profile_cell to enable
@@ -497,12 +503,8 @@ profile_cell() {
 	wait $bench || echo "bench: $srv failed: $(cat /tmp/bench.out)"
 	[ -z "$pin" ] || wait "$pin"
 	echo "$c0 $c1 $(sed -n 's/.* req\/s=\([0-9.]*\) .*/\1/p' /tmp/bench.out)" |
-		awk -v srv="$srv" -v i0="$i0" -v i1="$i1" '
+		awk -v srv="$srv" -v per="$(idle_pct "$i0" "$i1")" '
 		{ t = $11 - $5; r = $13 * 2
-		  n = split(i0, a); split(i1, b); per = ""
-		  for (i = 1; i < n; i += 2)
-			per = per (per == "" ? "" : " ") sprintf("%.0f",
-				100 * (b[i] - a[i]) / (b[i + 1] - a[i + 1]))
 		  printf "prof,%s,%d,%.2f,%.0f,%.0f,%.0f,%.0f,%s\n", srv, $13,
 			r ? ($12 - $6) / r : 0, 100 * ($7 - $1) / t,
 			100 * ($8 - $2) / t, 100 * ($9 - $3) / t,

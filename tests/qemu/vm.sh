@@ -80,13 +80,13 @@ case ${NIC_LINK:-hub} in
 dgram | hub) ;;
 *) echo "vm.sh: NIC_LINK=$NIC_LINK: not dgram or hub" >&2; exit 2 ;;
 esac
-case ${BENCH_NIC_DEFER:-0:0} in
-*[!0-9:]* | *:*:*) echo "vm.sh: BENCH_NIC_DEFER=$BENCH_NIC_DEFER: not N:NS" >&2
-	exit 2 ;;
-[0-9]*:[0-9]*) [ -z "${BENCH_NIC_DEFER:-}" ] || [ "$topo" = nic ] || {
-		echo "vm.sh: BENCH_NIC_DEFER is for TOPO=nic" >&2; exit 2; } ;;
-*) echo "vm.sh: BENCH_NIC_DEFER=$BENCH_NIC_DEFER: not N:NS" >&2; exit 2 ;;
-esac
+if [ -n "${BENCH_NIC_DEFER:-}" ]; then
+	[[ $BENCH_NIC_DEFER =~ ^[0-9]+:[0-9]+$ ]] || {
+		echo "vm.sh: BENCH_NIC_DEFER=$BENCH_NIC_DEFER: not N:NS" >&2
+		exit 2; }
+	[ "$topo" = nic ] || {
+		echo "vm.sh: BENCH_NIC_DEFER is for TOPO=nic" >&2; exit 2; }
+fi
 case ${BENCH_VCPUS:-1:1} in
 [1-4]:[1-4]) [ -z "${BENCH_VCPUS:-}" ] ||
 	{ [ "$topo" = nic ] && [ "$bench_mode" = wall ]; } || {
@@ -296,9 +296,9 @@ make_initramfs() {
 boot() {
 	local append="console=ttyS0 panic=-1 kecho_mode=$mode ${VM_APPEND:-}"
 	local vcpus=${BENCH_VCPUS:-1:1}
-	local smp=${VM_SMP:-$((${vcpus%:*} + ${vcpus#*:}))} icount=()
-	if [ -n "${BENCH_VCPUS:-}" ] &&
-	   [ "$smp" -lt $((${vcpus%:*} + ${vcpus#*:})) ]; then
+	local need=$((${vcpus%:*} + ${vcpus#*:}))
+	local smp=${VM_SMP:-$need} icount=()
+	if [ -n "${BENCH_VCPUS:-}" ] && [ "$smp" -lt "$need" ]; then
 		echo "vm.sh: VM_SMP=$smp: fewer vCPUs than BENCH_VCPUS=$vcpus needs" >&2
 		return 2
 	fi
