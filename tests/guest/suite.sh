@@ -549,8 +549,13 @@ t_async_pressure() {
 	expect_stat echo_async errors 0
 	# Unloaded under pressure, streams going: data held out of a receive
 	# queue is freed with its connection (left charged to its socket, it
-	# would warn when the socket is destroyed).
-	hold_start busy 8081 -c 32 -b
+	# would warn when the socket is destroyed). TCP's memory count moves
+	# in steps of each CPU's reserve (net.core.mem_pcpu_rsv, 1 MiB at
+	# least), so up to 1 MiB a CPU is never seen by tcp_mem: each of 64
+	# clients keeps up to four 16 KiB chunks unechoed, 4 MiB in all,
+	# enough to reach the limit whatever the CPUs hold back (32 clients
+	# of 4 KiB, 512 KiB, did not always: a run in CI saw no hold in 60 s).
+	hold_start busy 8081 -c 64 -s 16384 -b
 	wait_for_file /tmp/out.busy.ready 300
 	sysctl -qw net.ipv4.tcp_mem="32 64 128"
 	# Holds come and go in bursts: unload in the tenth of a second
@@ -561,7 +566,7 @@ t_async_pressure() {
 		"$(($(stat_of echo_async held) - held)) times"
 	unload echo_async
 	tcp_limits_restore
-	hold_wait busy 32
+	hold_wait busy 64
 }
 
 t_async_resets() {
