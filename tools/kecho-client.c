@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -38,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/sockios.h>
+#include <linux/tcp.h>		/* tcp_info as the kernel has it */
 
 #define MAX_CONNECTING	256		/* connects in flight at once */
 #define IOSIZE		65536
@@ -570,35 +570,54 @@ static void hold_tick(void)
 		probe_check();
 }
 
+/* What TCP says of our sending side, for slowread. */
+struct send_state {
+	unsigned int unacked;	/* segments in flight */
+	unsigned int snd_wnd;	/* the window the server last advertised */
+	int outq;		/* bytes not yet acknowledged, sent or not */
+};
+
 /*
- * The server has stopped reading: its receive window is closed. Our data
- * waits unsent with nothing in flight, which only a zero window does;
- * a send that merely made no progress for a while may be a loss that
- * TCP retransmits after a backed-off timeout (a debug kernel under TCG
- * drops on loopback and waits seconds), not a server that stopped.
+ * The server has stopped reading: its receive window is closed. Either
+ * our data waits unsent with nothing in flight, which only a zero window
+ * does, or the server advertised a zero window with a segment of ours in
+ * flight: a receiver whose queue is full drops the segment and says so
+ * (6.12 does, with ICSK_ACK_NOMEM; 6.1 does not), and TCP retransmits it
+ * with back-off for as long as the queue stays full. A send that merely made
+ * no progress for a while may be a loss that TCP retransmits after a
+ * backed-off timeout (a debug kernel under TCG drops on loopback and
+ * waits seconds), not a server that stopped.
  */
-static bool peer_window_closed(int fd)
+static bool peer_window_closed(int fd, struct send_state *st)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
-	int outq;
 
+	memset(st, 0, sizeof(*st));
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
-	    ioctl(fd, SIOCOUTQ, &outq) < 0)
+	    ioctl(fd, SIOCOUTQ, &st->outq) < 0)
 		return false;
-	return ti.tcpi_unacked == 0 && outq > 0;
+	st->unacked = ti.tcpi_unacked;
+	st->snd_wnd = ti.tcpi_snd_wnd;
+	return st->outq > 0 && (st->unacked == 0 || st->snd_wnd == 0);
 }
 
 static void slowread_tick(void)
 {
 	struct conn *c = &conn[0];
 	double t = now() - slow.start;
+	struct send_state st;
+	bool closed;
 
 	if (c->state != C_OPEN)
 		return;
 	if (slow.phase == S_SEND) {
-		while (slow.next_report <= opt.secs && t >= slow.next_report)
-			say("t=%u sent=%llu", slow.next_report++, (ull)c->sent);
+		closed = peer_window_closed(c->fd, &st);
+		/* Past -T, what keeps it from stalling, if anything does. */
+		while (t >= slow.next_report)
+			say("t=%u sent=%llu unacked=%u snd_wnd=%u outq=%d",
+			    slow.next_report++, (ull)c->sent, st.unacked,
+			    st.snd_wnd, st.outq);
 		if (c->sent != slow.last_sent) {
 			slow.last_sent = c->sent;
 			slow.last_progress = t;
@@ -610,9 +629,10 @@ static void slowread_tick(void)
 		 * sends a few MiB in -T).
 		 */
 		if (t < opt.secs || t - slow.last_progress < STALL_SECS ||
-		    !peer_window_closed(c->fd))
+		    !closed)
 			return;
-		say("stalled sent=%llu", (ull)c->sent);
+		say("stalled sent=%llu unacked=%u snd_wnd=%u", (ull)c->sent,
+		    st.unacked, st.snd_wnd);
 		c->size = c->sent;	/* no more sends: read it all back */
 		slow.phase = opt.go_file ? S_WAIT : S_READ;
 	}
