@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -598,7 +599,11 @@ static bool peer_window_closed(int fd, struct send_state *st)
 	    ioctl(fd, SIOCOUTQ, &st->outq) < 0)
 		return false;
 	st->unacked = ti.tcpi_unacked;
-	st->snd_wnd = ti.tcpi_snd_wnd;
+	/* A kernel older than the field: the first test alone. */
+	st->snd_wnd = UINT32_MAX;
+	if (len >= offsetof(struct tcp_info, tcpi_snd_wnd) +
+		   sizeof(ti.tcpi_snd_wnd))
+		st->snd_wnd = ti.tcpi_snd_wnd;
 	return st->outq > 0 && (st->unacked == 0 || st->snd_wnd == 0);
 }
 
@@ -607,17 +612,11 @@ static void slowread_tick(void)
 	struct conn *c = &conn[0];
 	double t = now() - slow.start;
 	struct send_state st;
-	bool closed;
+	bool idle;
 
 	if (c->state != C_OPEN)
 		return;
 	if (slow.phase == S_SEND) {
-		closed = peer_window_closed(c->fd, &st);
-		/* Past -T, what keeps it from stalling, if anything does. */
-		while (t >= slow.next_report)
-			say("t=%u sent=%llu unacked=%u snd_wnd=%u outq=%d",
-			    slow.next_report++, (ull)c->sent, st.unacked,
-			    st.snd_wnd, st.outq);
 		if (c->sent != slow.last_sent) {
 			slow.last_sent = c->sent;
 			slow.last_progress = t;
@@ -628,8 +627,17 @@ static void slowread_tick(void)
 		 * filled our receive buffer slowly (a debug kernel under TCG
 		 * sends a few MiB in -T).
 		 */
-		if (t < opt.secs || t - slow.last_progress < STALL_SECS ||
-		    !closed)
+		idle = t >= opt.secs && t - slow.last_progress >= STALL_SECS;
+		if (!idle && t < slow.next_report)
+			return;
+		/* Each second, past -T too: what keeps it from stalling. */
+		if (!peer_window_closed(c->fd, &st))
+			idle = false;
+		while (t >= slow.next_report)
+			say("t=%u sent=%llu unacked=%u snd_wnd=%u outq=%d",
+			    slow.next_report++, (ull)c->sent, st.unacked,
+			    st.snd_wnd, st.outq);
+		if (!idle)
 			return;
 		say("stalled sent=%llu unacked=%u snd_wnd=%u", (ull)c->sent,
 		    st.unacked, st.snd_wnd);

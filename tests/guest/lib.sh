@@ -128,8 +128,10 @@ wait_for_file() {
 # wait_for_line FILE REGEX SECONDS: on a timeout, FILE's last lines say
 # what the program writing it saw instead.
 wait_for_line() {
-	poll_until "$3" "timeout waiting for '$2' in $1" grep -qE "$2" "$1" ||
-		{ echo "info: $1 ends: $(tail -n 8 "$1" | tr '\n' ' ')"; return 1; }
+	poll_until "$3" "timeout waiting for '$2' in $1" grep -qE "$2" "$1" &&
+		return
+	echo "info: $1 ends: $(tail -n 8 "$1" | tr '\n' ' ')"
+	return 1
 }
 
 # wait_for_dmesg REGEX COUNT SECONDS: this test's kernel log has COUNT

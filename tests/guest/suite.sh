@@ -552,9 +552,10 @@ t_async_pressure() {
 	# would warn when the socket is destroyed). TCP's memory count moves
 	# in steps of each CPU's reserve (net.core.mem_pcpu_rsv, 1 MiB at
 	# least), so up to 1 MiB a CPU is never seen by tcp_mem: each of 64
-	# clients keeps up to four 16 KiB chunks unechoed, 4 MiB in all,
-	# enough to reach the limit whatever the CPUs hold back (32 clients
-	# of 4 KiB, 512 KiB, did not always: a run in CI saw no hold in 60 s).
+	# connections keeps up to four 16 KiB chunks unechoed, 4 MiB in all,
+	# enough to reach the limit whatever the suite's two vCPUs hold back
+	# (32 of 4 KiB, 512 KiB, did not always: a run in CI saw no hold in
+	# 60 s).
 	hold_start busy 8081 -c 64 -s 16384 -b
 	wait_for_file /tmp/out.busy.ready 300
 	sysctl -qw net.ipv4.tcp_mem="32 64 128"
