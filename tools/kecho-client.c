@@ -612,7 +612,7 @@ static void slowread_tick(void)
 	struct conn *c = &conn[0];
 	double t = now() - slow.start;
 	struct send_state st;
-	bool idle;
+	bool idle, closed;
 
 	if (c->state != C_OPEN)
 		return;
@@ -630,14 +630,13 @@ static void slowread_tick(void)
 		idle = t >= opt.secs && t - slow.last_progress >= STALL_SECS;
 		if (!idle && t < slow.next_report)
 			return;
+		closed = peer_window_closed(c->fd, &st);
 		/* Each second, past -T too: what keeps it from stalling. */
-		if (!peer_window_closed(c->fd, &st))
-			idle = false;
 		while (t >= slow.next_report)
 			say("t=%u sent=%llu unacked=%u snd_wnd=%u outq=%d",
 			    slow.next_report++, (ull)c->sent, st.unacked,
 			    st.snd_wnd, st.outq);
-		if (!idle)
+		if (!idle || !closed)
 			return;
 		say("stalled sent=%llu unacked=%u snd_wnd=%u", (ull)c->sent,
 		    st.unacked, st.snd_wnd);
