@@ -90,7 +90,11 @@ fi
 case ${BENCH_VCPUS:-1:1} in
 [1-4]:[1-4]) [ -z "${BENCH_VCPUS:-}" ] ||
 	{ [ "$topo" = nic ] && [ "$bench_mode" = wall ]; } || {
-		echo "vm.sh: BENCH_VCPUS is for TOPO=nic MODE=wall" >&2; exit 2; } ;;
+		echo "vm.sh: BENCH_VCPUS is for TOPO=nic MODE=wall" >&2; exit 2; }
+	[ -z "${BENCH_VCPUS:-}" ] || [ -z "${VM_SMP:-}" ] ||
+		[ "$VM_SMP" -ge $((${BENCH_VCPUS%:*} + ${BENCH_VCPUS#*:})) ] || {
+		echo "vm.sh: VM_SMP=$VM_SMP: fewer vCPUs than BENCH_VCPUS=$BENCH_VCPUS needs" >&2
+		exit 2; } ;;
 *) echo "vm.sh: BENCH_VCPUS=$BENCH_VCPUS: not S:C, 1 to 4 each" >&2; exit 2 ;;
 esac
 case $bench_mode in
@@ -296,12 +300,7 @@ make_initramfs() {
 boot() {
 	local append="console=ttyS0 panic=-1 kecho_mode=$mode ${VM_APPEND:-}"
 	local vcpus=${BENCH_VCPUS:-1:1}
-	local need=$((${vcpus%:*} + ${vcpus#*:}))
-	local smp=${VM_SMP:-$need} icount=()
-	if [ -n "${BENCH_VCPUS:-}" ] && [ "$smp" -lt "$need" ]; then
-		echo "vm.sh: VM_SMP=$smp: fewer vCPUs than BENCH_VCPUS=$vcpus needs" >&2
-		return 2
-	fi
+	local smp=${VM_SMP:-$((${vcpus%:*} + ${vcpus#*:}))} icount=()
 	# The icount benchmark: one vCPU (see the top), the clock driven by
 	# instructions, and idle time skipped rather than slept (sleep=off).
 	if [ "$mode" = bench ] && [ "$bench_mode" = icount ]; then
